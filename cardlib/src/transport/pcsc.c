@@ -25,7 +25,11 @@ struct pcsc_conn {
     struct pcsc_ctx *b;
     SCARDHANDLE h;
     DWORD proto;
+    char reader[CL_READER_NAME_MAX];
 };
+
+/* How long a failed exchange waits for pcscd to notice that the card left. */
+#define REMOVAL_CONFIRM_MS 1500
 
 static cl_rc map(struct pcsc_ctx *b, LONG rv)
 {
@@ -200,17 +204,26 @@ static cl_rc list_once(struct pcsc_ctx *b, struct cl_reader_info *out, size_t ca
     return CL_OK;
 }
 
+static bool service_gone(cl_rc rc)
+{
+    return rc == CL_E_NO_SERVICE || rc == CL_E_SERVICE_STOPPED;
+}
+
 static cl_rc pcsc_list_readers(void *bv, struct cl_reader_info *out, size_t cap, size_t *count)
 {
     struct pcsc_ctx *b = bv;
-    cl_rc rc = ensure(b);
+    cl_rc rc = CL_OK;
 
-    if (rc != CL_OK)
-        return rc;
-    /* A reader can vanish between listing and asking its state: try again. */
     for (int attempt = 0; attempt < 3; attempt++) {
+        rc = ensure(b);
+        if (rc != CL_OK)
+            return rc;
         rc = list_once(b, out, cap, count);
-        if (rc != CL_E_READER_NOT_FOUND)
+        /*
+         * A reader can vanish between listing and asking its state, and a
+         * context can outlive a pcscd restart: in both cases, try again.
+         */
+        if (rc != CL_E_READER_NOT_FOUND && !(service_gone(rc) && attempt == 0))
             break;
     }
     return rc;
@@ -253,6 +266,14 @@ static cl_rc pcsc_cancel(void *bv)
     return CL_OK;
 }
 
+/* For an open connection, losing the service means it stopped under us. */
+static cl_rc map_conn(struct pcsc_conn *c, LONG rv)
+{
+    cl_rc rc = map(c->b, rv);
+
+    return rc == CL_E_NO_SERVICE ? CL_E_SERVICE_STOPPED : rc;
+}
+
 static cl_rc read_status(struct pcsc_conn *c, uint8_t *atr, size_t *atr_len)
 {
     char name[CL_READER_NAME_MAX + 1];
@@ -263,7 +284,7 @@ static cl_rc read_status(struct pcsc_conn *c, uint8_t *atr, size_t *atr_len)
     LONG rv = SCardStatus(c->h, name, &name_len, &state, &proto, a, &alen);
 
     if (rv != SCARD_S_SUCCESS)
-        return map(c->b, rv);
+        return map_conn(c, rv);
     if (atr && atr_len) {
         if (alen > CL_ATR_MAX)
             return CL_E_ATR_MALFORMED;
@@ -302,6 +323,7 @@ static cl_rc pcsc_connect(void *bv, const char *reader, enum cl_share share, voi
     if (!c)
         return CL_E_NO_MEMORY;
     c->b = b;
+    hm_strlcpy(c->reader, reader, sizeof(c->reader));
     rv = SCardConnect(b->h, reader, mode, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &c->h, &c->proto);
     if (rv != SCARD_S_SUCCESS) {
         free(c);
@@ -328,7 +350,7 @@ static cl_rc pcsc_reconnect(void *cv, enum cl_share share, bool reset, uint8_t *
     cl_rc rc;
 
     if (rv != SCARD_S_SUCCESS)
-        return map(c->b, rv);
+        return map_conn(c, rv);
     rc = read_status(c, atr, atr_len);
     if (rc == CL_OK)
         *proto = proto_of(c->proto);
@@ -352,14 +374,43 @@ static cl_rc pcsc_begin(void *cv)
 {
     struct pcsc_conn *c = cv;
 
-    return map(c->b, SCardBeginTransaction(c->h));
+    return map_conn(c, SCardBeginTransaction(c->h));
 }
 
 static cl_rc pcsc_end(void *cv)
 {
     struct pcsc_conn *c = cv;
 
-    return map(c->b, SCardEndTransaction(c->h, SCARD_LEAVE_CARD));
+    return map_conn(c, SCardEndTransaction(c->h, SCARD_LEAVE_CARD));
+}
+
+/*
+ * After an exchange failed without a clear reason (some drivers, vpcd among
+ * them, report a vanished card as an empty answer), waits briefly for pcscd
+ * to see the card go, so the caller gets "card removed" rather than a vague
+ * communication error.
+ */
+static cl_rc explain_failure(struct pcsc_conn *c, cl_rc fallback)
+{
+    SCARD_READERSTATE rs;
+    cl_rc rc = read_status(c, NULL, NULL);
+    LONG rv;
+
+    if (rc != CL_OK)
+        return rc; /* REMOVED, RESET, SERVICE_STOPPED... already precise */
+    memset(&rs, 0, sizeof(rs));
+    rs.szReader = c->reader;
+    rs.dwCurrentState = SCARD_STATE_UNAWARE;
+    if (SCardGetStatusChange(c->b->h, 0, &rs, 1) != SCARD_S_SUCCESS)
+        return fallback;
+    if (!(rs.dwEventState & SCARD_STATE_PRESENT))
+        return CL_E_CARD_REMOVED;
+    rs.dwCurrentState = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+    rv = SCardGetStatusChange(c->b->h, REMOVAL_CONFIRM_MS, &rs, 1);
+    if (rv == SCARD_S_SUCCESS && (!(rs.dwEventState & SCARD_STATE_PRESENT) ||
+                                  (rs.dwEventState >> 16) != (rs.dwCurrentState >> 16)))
+        return CL_E_CARD_REMOVED;
+    return fallback;
 }
 
 static cl_rc pcsc_transmit(void *cv, const uint8_t *cmd, size_t clen, uint8_t *resp, size_t rcap,
@@ -369,10 +420,17 @@ static cl_rc pcsc_transmit(void *cv, const uint8_t *cmd, size_t clen, uint8_t *r
     const SCARD_IO_REQUEST *pci = c->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
     DWORD n = (DWORD)(rcap > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED : rcap);
     LONG rv;
+    cl_rc rc;
 
     rv = SCardTransmit(c->h, pci, cmd, (DWORD)clen, NULL, resp, &n);
-    if (rv != SCARD_S_SUCCESS)
-        return map(c->b, rv);
+    if (rv != SCARD_S_SUCCESS) {
+        rc = map_conn(c, rv);
+        if (rc == CL_E_TRANSPORT || rc == CL_E_CARD_UNRESPONSIVE)
+            rc = explain_failure(c, rc);
+        return rc;
+    }
+    if (n < 2)
+        return explain_failure(c, CL_E_CARD_UNRESPONSIVE);
     *rlen = n;
     return CL_OK;
 }
