@@ -157,7 +157,8 @@ static void diff(cl_monitor *m, const struct cl_reader_info *now, size_t n)
             push(m, CL_EVENT_CARD_INSERTED, r);
         }
     }
-    memcpy(m->known, now, n * sizeof(now[0]));
+    if (n)
+        memcpy(m->known, now, n * sizeof(now[0]));
     m->nknown = n;
 }
 
