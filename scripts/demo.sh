@@ -12,4 +12,8 @@ cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)"
 if [ -x build/release/tools/huimin-demo ]; then
     exec build/release/tools/huimin-demo "$@"
 fi
-echo "demo: built; the card demo arrives with the virtual card (issue 3)"
+# Until the kiosk exists (issue 9): the card path through a private pcscd.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp fixtures/cards/test-card.json "$work/card.json"
+build/release/tools/huimin-rig --card "$work/card.json" -- scripts/demo-cards.sh build/release
