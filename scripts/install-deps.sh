@@ -20,6 +20,7 @@ vsmartcard-vpcd
 pcsc-tools
 opensc
 libssl-dev
+zlib1g-dev
 openssl
 libcmocka-dev
 libjansson-dev

@@ -1,0 +1,386 @@
+/*
+ * Decides whether a welfare card is genuine: certificate chain, validity, key
+ * usage, revocation, CHUID signature and proof of the 9E key, one verdict
+ * each; the only PIV file that uses OpenSSL.
+ */
+#include "cl/piv.h"
+
+#include "cl/tlv.h"
+#include "hm/util.h"
+
+#include <openssl/cms.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* DigestInfo prefix of SHA-256 (RFC 8017 §9.2 note 1). */
+static const uint8_t sha256_prefix[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                         0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+
+static X509 *parse_cert(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    if (!der || len == 0 || len > CL_PIV_CERT_MAX)
+        return NULL;
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x && p != der + len) {
+        X509_free(x); /* trailing bytes */
+        return NULL;
+    }
+    return x;
+}
+
+static void openssl_reason(char *buf, size_t cap)
+{
+    unsigned long e = ERR_get_error();
+
+    if (e)
+        ERR_error_string_n(e, buf, cap);
+    else
+        hm_strlcpy(buf, "unknown OpenSSL error", cap);
+    ERR_clear_error();
+}
+
+cl_rc cl_piv_sign_input(const uint8_t *cert, size_t cert_len, const uint8_t *msg, size_t msg_len,
+                        uint8_t *alg, uint8_t *out, size_t cap, size_t *out_len)
+{
+    X509 *x = parse_cert(cert, cert_len);
+    EVP_PKEY *pk;
+    uint8_t digest[32];
+    cl_rc rc = CL_OK;
+
+    *out_len = 0;
+    if (!x)
+        return CL_E_CERT_INVALID;
+    pk = X509_get0_pubkey(x);
+    if (!pk || !EVP_Digest(msg, msg_len, digest, NULL, EVP_sha256(), NULL)) {
+        X509_free(x);
+        return CL_E_CRYPTO;
+    }
+    if (EVP_PKEY_is_a(pk, "EC")) {
+        char group[32] = "";
+
+        EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL);
+        if (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0) {
+            rc = CL_E_NOT_SUPPORTED;
+        } else if (cap < sizeof(digest)) {
+            rc = CL_E_BUFFER_TOO_SMALL;
+        } else {
+            *alg = CL_PIV_ALG_ECC_P256;
+            memcpy(out, digest, sizeof(digest));
+            *out_len = sizeof(digest);
+        }
+    } else if (EVP_PKEY_is_a(pk, "RSA") && EVP_PKEY_get_bits(pk) == 2048) {
+        /* EMSA-PKCS1-v1_5: 00 01 FF..FF 00 DigestInfo */
+        size_t k = 256, t = sizeof(sha256_prefix) + sizeof(digest);
+
+        if (cap < k) {
+            rc = CL_E_BUFFER_TOO_SMALL;
+        } else {
+            *alg = CL_PIV_ALG_RSA2048;
+            out[0] = 0x00;
+            out[1] = 0x01;
+            memset(out + 2, 0xFF, k - t - 3);
+            out[k - t - 1] = 0x00;
+            memcpy(out + k - t, sha256_prefix, sizeof(sha256_prefix));
+            memcpy(out + k - sizeof(digest), digest, sizeof(digest));
+            *out_len = k;
+        }
+    } else {
+        rc = CL_E_NOT_SUPPORTED;
+    }
+    X509_free(x);
+    return rc;
+}
+
+/* 1: valid, 0: does not verify, -1: could not check. */
+static int verify_sig(X509 *x, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                      size_t sig_len)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int r = -1;
+
+    if (pk && md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) == 1)
+        r = EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1 ? 1 : 0;
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return r;
+}
+
+cl_rc cl_piv_check_signature(const uint8_t *cert, size_t cert_len, const uint8_t *msg,
+                             size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    X509 *x = parse_cert(cert, cert_len);
+    int r;
+
+    if (!x)
+        return CL_E_CERT_INVALID;
+    r = verify_sig(x, msg, msg_len, sig, sig_len);
+    X509_free(x);
+    return r == 1 ? CL_OK : r == 0 ? CL_E_SIGNATURE_INVALID : CL_E_CRYPTO;
+}
+
+static X509_STORE *load_store(const char *ca_file, X509_CRL **crl_out, const char *crl_file,
+                              cl_rc *rc)
+{
+    X509_STORE *store = X509_STORE_new();
+
+    *crl_out = NULL;
+    *rc = CL_OK;
+    if (!store || !ca_file || X509_STORE_load_file(store, ca_file) != 1) {
+        X509_STORE_free(store);
+        ERR_clear_error();
+        *rc = ca_file ? CL_E_IO : CL_E_INVALID_ARG;
+        return NULL;
+    }
+    if (crl_file) {
+        FILE *f = fopen(crl_file, "r");
+
+        if (f) {
+            *crl_out = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+            fclose(f);
+        }
+        if (!*crl_out) {
+            X509_STORE_free(store);
+            ERR_clear_error();
+            *rc = CL_E_IO;
+            return NULL;
+        }
+    }
+    return store;
+}
+
+/* Verifies x against store; flags are added to the context's. Returns the X509_V_ code. */
+static int chain_verify(X509_STORE *store, X509 *x, STACK_OF(X509) * untrusted, X509_CRL *crl,
+                        unsigned long flags, time_t now)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509_CRL) *crls = NULL;
+    int ok, err = X509_V_ERR_UNSPECIFIED;
+
+    if (!ctx || X509_STORE_CTX_init(ctx, store, x, untrusted) != 1) {
+        X509_STORE_CTX_free(ctx);
+        return err;
+    }
+    if (crl) {
+        crls = sk_X509_CRL_new_null();
+        if (crls)
+            sk_X509_CRL_push(crls, crl);
+        X509_STORE_CTX_set0_crls(ctx, crls);
+    }
+    /* Setting a time turns time checks back on: only when they are wanted. */
+    if (!(flags & X509_V_FLAG_NO_CHECK_TIME))
+        X509_STORE_CTX_set_time(ctx, 0, now);
+    X509_STORE_CTX_set_flags(ctx, flags);
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
+    ok = X509_verify_cert(ctx);
+    err = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+    X509_STORE_CTX_free(ctx);
+    sk_X509_CRL_free(crls);
+    ERR_clear_error();
+    return err;
+}
+
+static void check_validity(struct cl_verdict *v, X509 *x, time_t now)
+{
+    time_t t = now;
+
+    if (X509_cmp_time(X509_get0_notBefore(x), &t) > 0)
+        cl_verdict_set(v, "validity", CL_CHECK_FAILED, "the certificate is not valid yet");
+    else if (X509_cmp_time(X509_get0_notAfter(x), &t) < 0)
+        cl_verdict_set(v, "validity", CL_CHECK_FAILED, "the certificate has expired");
+    else
+        cl_verdict_set(v, "validity", CL_CHECK_PASSED, NULL);
+}
+
+static void check_key_usage(struct cl_verdict *v, X509 *x)
+{
+    uint32_t ku = X509_get_key_usage(x);
+
+    if (ku == UINT32_MAX)
+        cl_verdict_set(v, "key-usage", CL_CHECK_FAILED, "the certificate has no key usage");
+    else if (!(ku & KU_DIGITAL_SIGNATURE))
+        cl_verdict_set(v, "key-usage", CL_CHECK_FAILED,
+                       "the certificate does not allow digital signatures");
+    else
+        cl_verdict_set(v, "key-usage", CL_CHECK_PASSED, NULL);
+}
+
+static void check_chuid(struct cl_verdict *v, const struct cl_piv_evidence *ev, X509_STORE *store,
+                        time_t now)
+{
+    struct cl_piv_chuid ch;
+    const unsigned char *p;
+    CMS_ContentInfo *cms = NULL;
+    BIO *content = NULL;
+    X509_VERIFY_PARAM *param;
+    char today[9], reason[120];
+    struct tm tm;
+
+    if (ev->chuid_len == 0) {
+        cl_verdict_set(v, "chuid", CL_CHECK_NOT_CHECKED, "the card has no CHUID");
+        return;
+    }
+    if (cl_piv_parse_chuid(ev->chuid, ev->chuid_len, &ch) != CL_OK) {
+        cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID is malformed");
+        return;
+    }
+    if (!ch.signature) {
+        cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID carries no issuer signature");
+        return;
+    }
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y%m%d", &tm);
+    if (ch.expiry[0] && strcmp(ch.expiry, today) < 0) {
+        cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID expired on %s", ch.expiry);
+        return;
+    }
+    p = ch.signature;
+    cms = d2i_CMS_ContentInfo(NULL, &p, (long)ch.signature_len);
+    content = BIO_new_mem_buf(ch.signed_part, (int)ch.signed_len);
+    param = X509_STORE_get0_param(store);
+    X509_VERIFY_PARAM_set_time(param, now);
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+    if (!cms || p != ch.signature + ch.signature_len) {
+        cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID signature is not CMS SignedData");
+    } else if (!content || CMS_verify(cms, NULL, store, content, NULL, CMS_BINARY) != 1) {
+        openssl_reason(reason, sizeof(reason));
+        cl_verdict_set(v, "chuid", CL_CHECK_FAILED,
+                       "the CHUID signature does not verify against the issuer CA (%s)", reason);
+    } else {
+        cl_verdict_set(v, "chuid", CL_CHECK_PASSED, NULL);
+    }
+    CMS_ContentInfo_free(cms);
+    BIO_free(content);
+    ERR_clear_error();
+}
+
+cl_rc cl_piv_verify(const struct cl_piv_trust *trust, const struct cl_piv_evidence *ev,
+                    struct cl_verdict *v)
+{
+    X509_STORE *store;
+    X509_CRL *crl = NULL;
+    X509 *x;
+    time_t now;
+    int err;
+    cl_rc rc;
+
+    if (!trust || !ev || !v)
+        return CL_E_INVALID_ARG;
+    cl_verdict_init(v);
+    now = trust->now ? (time_t)trust->now : time(NULL);
+    store = load_store(trust->ca_file, &crl, trust->crl_file, &rc);
+    if (!store)
+        return rc;
+    x = parse_cert(ev->cert, ev->cert_len);
+    if (!x) {
+        const char *why = "the card's certificate does not parse";
+
+        cl_verdict_set(v, "chain", CL_CHECK_FAILED, "%s", why);
+        cl_verdict_set(v, "validity", CL_CHECK_NOT_CHECKED, "%s", why);
+        cl_verdict_set(v, "key-usage", CL_CHECK_NOT_CHECKED, "%s", why);
+        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "%s", why);
+        check_chuid(v, ev, store, now);
+        cl_verdict_set(v, "possession", CL_CHECK_NOT_CHECKED, "%s", why);
+        X509_CRL_free(crl);
+        X509_STORE_free(store);
+        return CL_OK;
+    }
+
+    /* Chain without time, so an expired card reads as "validity", not "chain". */
+    err = chain_verify(store, x, NULL, NULL, X509_V_FLAG_NO_CHECK_TIME, now);
+    if (err == X509_V_OK)
+        cl_verdict_set(v, "chain", CL_CHECK_PASSED, NULL);
+    else
+        cl_verdict_set(v, "chain", CL_CHECK_FAILED, "not issued by the deployment's issuer CA (%s)",
+                       X509_verify_cert_error_string(err));
+    check_validity(v, x, now);
+    check_key_usage(v, x);
+    if (!crl) {
+        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "no CRL configured");
+    } else if (err != X509_V_OK) {
+        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "the chain did not verify");
+    } else {
+        int rerr = chain_verify(store, x, NULL, crl, X509_V_FLAG_CRL_CHECK, now);
+
+        if (rerr == X509_V_OK || rerr == X509_V_ERR_CERT_HAS_EXPIRED ||
+            rerr == X509_V_ERR_CERT_NOT_YET_VALID)
+            cl_verdict_set(v, "revocation", CL_CHECK_PASSED, NULL);
+        else if (rerr == X509_V_ERR_CERT_REVOKED)
+            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "the card has been revoked");
+        else
+            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "revocation status unknown (%s)",
+                           X509_verify_cert_error_string(rerr));
+    }
+    check_chuid(v, ev, store, now);
+    if (ev->challenge_len == 0 || ev->sig_len == 0) {
+        cl_verdict_set(v, "possession", CL_CHECK_NOT_CHECKED, "the card did not sign a challenge");
+    } else {
+        int r = verify_sig(x, ev->challenge, ev->challenge_len, ev->sig, ev->sig_len);
+
+        if (r == 1)
+            cl_verdict_set(v, "possession", CL_CHECK_PASSED, NULL);
+        else
+            cl_verdict_set(v, "possession", CL_CHECK_FAILED,
+                           r == 0 ? "the card's signature does not match its certificate: "
+                                    "the card does not hold the certified key"
+                                  : "the signature could not be checked");
+    }
+    X509_free(x);
+    X509_CRL_free(crl);
+    X509_STORE_free(store);
+    return CL_OK;
+}
+
+bool cl_piv_genuine(const struct cl_verdict *v)
+{
+    static const char *const must[] = { "chain", "validity", "key-usage", "possession" };
+
+    return cl_verdict_all_passed(v, must, HM_ARRAY_SIZE(must)) && !cl_verdict_first_failure(v);
+}
+
+static bool name_entry(X509_NAME *name, int nid, char *out, size_t cap)
+{
+    int i = X509_NAME_get_index_by_NID(name, nid, -1);
+    unsigned char *utf8 = NULL;
+    int n;
+
+    if (cap)
+        out[0] = '\0';
+    if (i < 0)
+        return false;
+    n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (n < 0 || (size_t)n >= cap || memchr(utf8, 0, (size_t)n)) {
+        OPENSSL_free(utf8);
+        return false;
+    }
+    memcpy(out, utf8, (size_t)n);
+    out[n] = '\0';
+    OPENSSL_free(utf8);
+    return true;
+}
+
+cl_rc cl_piv_cert_holder(const uint8_t *der, size_t len, char *name, size_t name_cap,
+                         char *welfare_no, size_t no_cap)
+{
+    X509 *x = parse_cert(der, len);
+    X509_NAME *subject;
+
+    if (!x)
+        return CL_E_CERT_INVALID;
+    subject = X509_get_subject_name(x);
+    name_entry(subject, NID_commonName, name, name_cap);
+    name_entry(subject, NID_serialNumber, welfare_no, no_cap);
+    X509_free(x);
+    return CL_OK;
+}
