@@ -1,4 +1,5 @@
-/* Mutual authentication with the PIV card management key (9B), which personalisation needs before GENERATE and PUT DATA. */
+/* Mutual authentication with the PIV card management key (9B), which personalisation needs before
+ * GENERATE and PUT DATA. */
 #include "cl/piv.h"
 
 #include "cl/tlv.h"
@@ -50,8 +51,9 @@ static cl_rc exchange(cl_card *card, uint8_t alg, const uint8_t *tmpl, size_t tm
 {
     uint8_t req[64], resp[64];
     struct hm_writer w = hm_writer_make(req, sizeof(req));
-    struct cl_apdu a = { .ins = 0x87, .p1 = alg, .p2 = CL_PIV_KEY_MGMT, .le = 256,
-                         .flags = CL_APDU_SENSITIVE };
+    struct cl_apdu a = {
+        .ins = 0x87, .p1 = alg, .p2 = CL_PIV_KEY_MGMT, .le = 256, .flags = CL_APDU_SENSITIVE
+    };
     struct cl_tlv t, v;
     size_t n = 0;
     cl_rc rc;
