@@ -187,7 +187,11 @@ cl_rc cl_emrtd_bac_icc_respond(const struct cl_emrtd_keys *k,
 /* A source of random bytes; returns CL_OK when out is filled. */
 typedef cl_rc (*cl_emrtd_rng_fn)(void *arg, uint8_t *out, size_t n);
 
-/* SELECT the eMRTD application (00 A4 04 0C 07 A0 00 00 02 47 10 01). */
+/*
+ * SELECT the eMRTD application (00 A4 04 0C 07 A0 00 00 02 47 10 01), in the
+ * clear: selecting it ends any session on the chip, so secure messaging
+ * installed on the card is removed first.
+ */
 cl_rc cl_emrtd_select_app(cl_card *card);
 
 /*
