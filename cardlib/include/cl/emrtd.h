@@ -187,7 +187,11 @@ cl_rc cl_emrtd_bac_icc_respond(const struct cl_emrtd_keys *k,
 /* A source of random bytes; returns CL_OK when out is filled. */
 typedef cl_rc (*cl_emrtd_rng_fn)(void *arg, uint8_t *out, size_t n);
 
-/* SELECT the eMRTD application (00 A4 04 0C 07 A0 00 00 02 47 10 01). */
+/*
+ * SELECT the eMRTD application (00 A4 04 0C 07 A0 00 00 02 47 10 01), in the
+ * clear: selecting it ends any session on the chip, so secure messaging
+ * installed on the card is removed first.
+ */
 cl_rc cl_emrtd_select_app(cl_card *card);
 
 /*
@@ -226,7 +230,9 @@ cl_rc cl_emrtd_sm_wrap(cl_emrtd_sm *sm, const struct cl_apdu *plain, struct cl_a
  * CL_E_SM_MAC; authenticated but malformed contents (no DO'99', bad padding)
  * CL_E_SM_FAILED. A response of only an error status word (the chip sends
  * 6987/6988 without SM when it ends the session) passes the status on with
- * no data; 9000 or a warning without a MAC is CL_E_SM_MAC.
+ * no data; 9000 or a warning without a MAC is CL_E_SM_MAC. Such a bare
+ * status is not authenticated: "file not found" for a data group proves
+ * nothing until EF.COM and EF.SOD (which are) agree.
  */
 cl_rc cl_emrtd_sm_unwrap(cl_emrtd_sm *sm, const uint8_t *data, size_t len, uint16_t sw,
                          uint8_t *out, size_t cap, size_t *out_len, uint16_t *out_sw);

@@ -295,6 +295,8 @@ cl_rc cl_emrtd_select_app(cl_card *card)
 
     if (!card)
         return CL_E_INVALID_ARG;
+    /* Selecting the application ends the chip's session; ours goes with it. */
+    cl_card_set_sm(card, NULL, NULL);
     return cl_card_command(card, &a, r, sizeof(r), &n);
 }
 
