@@ -79,6 +79,7 @@ static const struct rc_entry rc_table[CL_RC_COUNT] = {
     E(CL_E_TLV_TRAILING, "unexpected bytes after the TLV object"),
     E(CL_E_ATR_MALFORMED, "answer-to-reset is malformed"),
     E(CL_E_DATA_MALFORMED, "card data is malformed"),
+    E(CL_E_CHECK_DIGIT, "a check digit does not match: the data was misread or altered"),
 
     E(CL_E_CARD_UNKNOWN, "card not recognised"),
     E(CL_E_APP_NOT_FOUND, "card application not found"),

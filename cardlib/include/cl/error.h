@@ -85,6 +85,7 @@ typedef enum cl_rc {
     CL_E_TLV_TRAILING,
     CL_E_ATR_MALFORMED,
     CL_E_DATA_MALFORMED,
+    CL_E_CHECK_DIGIT,
 
     /* Cards and applications. */
     CL_E_CARD_UNKNOWN,
