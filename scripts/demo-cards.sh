@@ -1,6 +1,7 @@
 #!/bin/sh
 # The interim demo (run by demo.sh inside huimin-rig): what huimin-card sees of
-# the virtual card, and a card taken away and tapped again while watching.
+# the virtual card, a card taken away and tapped again while watching, and an
+# ID card read and verified.
 set -eu
 B=${1:-build/release}
 CTL="$HUIMIN_RIG_DIR/card0.sock"
@@ -20,4 +21,11 @@ sleep 1
 sleep 1
 "$B/fixtures/huimin-vcard" --send "$CTL" insert >/dev/null
 wait $watcher
+if [ -n "${HUIMIN_DEMO_IDS:-}" ]; then
+    say "An ID card in the second reader (huimin-card read-id): BAC with the MRZ numbers, then Passive and Active Authentication"
+    "$B/tools/huimin-card" read-id --reader 1 --doc HA1234567 --birth 560312 --expiry 360312 \
+        --csca "$HUIMIN_DEMO_IDS/trust" || true
+    say "The same card with a wrong date of birth"
+    "$B/tools/huimin-card" read-id --reader 1 --doc HA1234567 --birth 560313 --expiry 360312 || true
+fi
 say "Done. Try it yourself: build/release/tools/huimin-rig --card fixtures/cards/test-card.json"

@@ -16,4 +16,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp fixtures/cards/test-card.json "$work/card.json"
-build/release/tools/huimin-rig --card "$work/card.json" -- scripts/demo-cards.sh build/release
+build/release/tools/huimin-issue id-fixtures --dir "$work/ids" >/dev/null
+export HUIMIN_DEMO_IDS="$work/ids"
+build/release/tools/huimin-rig --card "$work/card.json" --card "$work/ids/zhang-td1.json" -- \
+    scripts/demo-cards.sh build/release

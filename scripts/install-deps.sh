@@ -21,6 +21,7 @@ pcsc-tools
 opensc
 libssl-dev
 zlib1g-dev
+libjpeg62-turbo-dev
 openssl
 libcmocka-dev
 libjansson-dev

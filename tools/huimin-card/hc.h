@@ -89,5 +89,6 @@ const char *hc_hex(const uint8_t *p, size_t n, char *buf, size_t cap);
 /* The commands of each group. */
 extern const struct hc_cmd hc_reader_cmds[];
 extern const struct hc_cmd hc_piv_cmds[];
+extern const struct hc_cmd hc_id_cmds[];
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct hc_cmd *const groups[] = { hc_reader_cmds, hc_piv_cmds };
+static const struct hc_cmd *const groups[] = { hc_reader_cmds, hc_piv_cmds, hc_id_cmds };
 
 static void usage(FILE *f)
 {

@@ -1,6 +1,7 @@
 /* huimin-issue: the bureau card office's tool to create the issuer CA, issue welfare cards and
- * revoke them. */
+ * revoke them, and to make the test set of ICAO 9303 ID cards. */
 #include "issue.h"
+#include "lds_issue.h"
 #include "pki.h"
 
 #include "cl/card.h"
@@ -33,6 +34,11 @@ static void usage(FILE *f)
                "      as JSON, with the PUK (to be handed to the server's sealed store)\n"
                "  huimin-issue revoke --dir DIR --serial N\n"
                "      add a certificate serial to DIR/issuer.crl\n"
+               "  huimin-issue id-fixtures --dir DIR\n"
+               "      make a test CSCA and Document Signers and the ID card test set in DIR:\n"
+               "      DIR/trust/ (CSCA certificate and CRL, for read-id --csca) and virtual\n"
+               "      cards zhang-td1, wang-td1, li-td1, passport-td3 (genuine), tampered-dg1,\n"
+               "      unknown-csca, clone-aa, expired-ds (.json, for huimin-rig --card)\n"
                "Exit status: 0 done, 1 usage, 2 no card or reader, 3 the card refused.\n");
 }
 
@@ -203,6 +209,18 @@ out:
     return ret;
 }
 
+static int cmd_id_fixtures(const struct args *a)
+{
+    char err[256];
+
+    if (id_fixture_set(a->dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "huimin-issue: %s\n", err);
+        return 3;
+    }
+    printf("ID card test set written to %s (trust store: %s/trust)\n", a->dir, a->dir);
+    return 0;
+}
+
 static int cmd_revoke(const struct args *a)
 {
     struct pki_ca ca;
@@ -306,6 +324,8 @@ int main(int argc, char **argv)
         return cmd_card(&a);
     if (strcmp(cmd, "revoke") == 0)
         return cmd_revoke(&a);
+    if (strcmp(cmd, "id-fixtures") == 0)
+        return cmd_id_fixtures(&a);
     fprintf(stderr, "huimin-issue: unknown command '%s'\n", cmd);
     usage(stderr);
     return 1;

@@ -48,11 +48,12 @@ struct cl_lds_com {
     char lds_version[5];     /* "0107" (4 digits) */
     char unicode_version[7]; /* "040000" (6 digits) */
     uint8_t tags[CL_LDS_MAX_DG];
-    size_t n_tags;     /* data-group tags listed, in the order given */
-    uint32_t present;  /* bit (1 << dg) set for every data group listed */
+    size_t n_tags;    /* data-group tags listed, in the order given */
+    uint32_t present; /* bit (1 << dg) set for every data group listed */
 };
 
-/* 5F01 and 5C are required, 5F36 optional; tags that are not data-group tags or repeat: malformed. */
+/* 5F01 and 5C are required, 5F36 optional; tags that are not data-group tags or repeat: malformed.
+ */
 cl_rc cl_lds_parse_com(const uint8_t *p, size_t n, struct cl_lds_com *out);
 
 /* ---- DG1: the machine readable zone (61 { 5F1F MRZ }) -------------------- */
@@ -67,18 +68,18 @@ enum cl_mrz_format {
 
 struct cl_mrz {
     enum cl_mrz_format format;
-    char raw[CL_MRZ_MAX + 1];  /* the MRZ characters as read, without line breaks */
-    char doc_code[3];          /* "ID", "P<" -> "P" (filler '<' removed at the end) */
-    char issuer[4];            /* "CHN", "UTO" ('<' fillers removed: "D<<" -> "D") */
-    char doc_number[25];       /* whole, also when a TD1 number runs into the optional field */
-    char birth[7];             /* YYMMDD */
-    char sex;                  /* 'M', 'F' or '<' */
-    char expiry[7];            /* YYMMDD */
-    char nationality[4];       /* fillers removed */
-    char optional1[31];        /* TD1 line 1 optional data / TD3 personal number; fillers removed */
-    char optional2[12];        /* TD1 line 2 optional data; "" otherwise */
-    char primary[40];          /* surname: '<' between words becomes ' ' ("ERIKSSON") */
-    char secondary[40];        /* given names: "ANNA MARIA" */
+    char raw[CL_MRZ_MAX + 1]; /* the MRZ characters as read, without line breaks */
+    char doc_code[3];         /* "ID", "P<" -> "P" (filler '<' removed at the end) */
+    char issuer[4];           /* "CHN", "UTO" ('<' fillers removed: "D<<" -> "D") */
+    char doc_number[25];      /* whole, also when a TD1 number runs into the optional field */
+    char birth[7];            /* YYMMDD */
+    char sex;                 /* 'M', 'F' or '<' */
+    char expiry[7];           /* YYMMDD */
+    char nationality[4];      /* fillers removed */
+    char optional1[31];       /* TD1 line 1 optional data / TD3 personal number; fillers removed */
+    char optional2[12];       /* TD1 line 2 optional data; "" otherwise */
+    char primary[40];         /* surname: '<' between words becomes ' ' ("ERIKSSON") */
+    char secondary[40];       /* given names: "ANNA MARIA" */
 };
 
 /*
@@ -127,7 +128,7 @@ cl_rc cl_lds_parse_dg2(const uint8_t *p, size_t n, struct cl_face *out);
 #define CL_DG11_TEXT_MAX 128
 
 struct cl_dg11 {
-    char full_name[CL_DG11_TEXT_MAX];       /* 5F0E, UTF-8 as on the chip ("张三" or "ZHANG<<SAN") */
+    char full_name[CL_DG11_TEXT_MAX]; /* 5F0E, UTF-8 as on the chip ("张三" or "ZHANG<<SAN") */
     char personal_number[CL_DG11_TEXT_MAX]; /* 5F10 */
     char full_birth[9];                     /* 5F2B, YYYYMMDD when present */
     char place_of_birth[CL_DG11_TEXT_MAX];  /* 5F11 */
@@ -155,11 +156,12 @@ enum cl_lds_hash {
 };
 
 struct cl_dg14 {
-    size_t n_infos;              /* SecurityInfo entries */
-    bool has_aa_info;            /* an ActiveAuthenticationInfo (2.23.136.1.1.5) */
-    enum cl_lds_hash aa_hash;    /* from its signatureAlgorithm (ecdsa-plain-SHA*, 0.4.0.127.0.7.1.1.4.1.x) */
-    bool has_chip_auth;          /* any id-CA (0.4.0.127.0.7.2.2.3...) info: listed, not used */
-    bool has_pace;               /* any id-PACE (0.4.0.127.0.7.2.2.4...) info: listed, not used */
+    size_t n_infos;   /* SecurityInfo entries */
+    bool has_aa_info; /* an ActiveAuthenticationInfo (2.23.136.1.1.5) */
+    enum cl_lds_hash
+        aa_hash; /* from its signatureAlgorithm (ecdsa-plain-SHA*, 0.4.0.127.0.7.1.1.4.1.x) */
+    bool has_chip_auth; /* any id-CA (0.4.0.127.0.7.2.2.3...) info: listed, not used */
+    bool has_pace;      /* any id-PACE (0.4.0.127.0.7.2.2.4...) info: listed, not used */
 };
 
 /*
@@ -188,12 +190,12 @@ struct cl_lso_entry {
 };
 
 struct cl_lso {
-    int version;              /* 0 (V0) or 1 (V1, with LDSVersionInfo) */
-    enum cl_lds_hash hash;    /* from the hashAlgorithm OID (2.16.840.1.101.3.4.2.x, 1.3.14.3.2.26) */
+    int version;           /* 0 (V0) or 1 (V1, with LDSVersionInfo) */
+    enum cl_lds_hash hash; /* from the hashAlgorithm OID (2.16.840.1.101.3.4.2.x, 1.3.14.3.2.26) */
     struct cl_lso_entry entries[CL_LDS_MAX_DG];
     size_t n_entries;
-    char lds_version[5];      /* V1 only, else "" */
-    char unicode_version[7];  /* V1 only, else "" */
+    char lds_version[5];     /* V1 only, else "" */
+    char unicode_version[7]; /* V1 only, else "" */
 };
 
 /*
