@@ -48,11 +48,14 @@ struct cl_lds_com {
     char lds_version[5];     /* "0107" (4 digits) */
     char unicode_version[7]; /* "040000" (6 digits) */
     uint8_t tags[CL_LDS_MAX_DG];
-    size_t n_tags;     /* data-group tags listed, in the order given */
-    uint32_t present;  /* bit (1 << dg) set for every data group listed */
+    size_t n_tags;    /* data-group tags listed, in the order given */
+    uint32_t present; /* bit (1 << dg) set for every data group listed */
 };
 
-/* 5F01 and 5C are required, 5F36 optional; tags that are not data-group tags or repeat: malformed. */
+/*
+ * 5F01 and 5C are required, 5F36 optional; tags that are not data-group
+ * tags or repeat: malformed.
+ */
 cl_rc cl_lds_parse_com(const uint8_t *p, size_t n, struct cl_lds_com *out);
 
 /* ---- DG1: the machine readable zone (61 { 5F1F MRZ }) -------------------- */
@@ -67,28 +70,31 @@ enum cl_mrz_format {
 
 struct cl_mrz {
     enum cl_mrz_format format;
-    char raw[CL_MRZ_MAX + 1];  /* the MRZ characters as read, without line breaks */
-    char doc_code[3];          /* "ID", "P<" -> "P" (filler '<' removed at the end) */
-    char issuer[4];            /* "CHN", "UTO" ('<' fillers removed: "D<<" -> "D") */
-    char doc_number[25];       /* whole, also when a TD1 number runs into the optional field */
-    char birth[7];             /* YYMMDD */
-    char sex;                  /* 'M', 'F' or '<' */
-    char expiry[7];            /* YYMMDD */
-    char nationality[4];       /* fillers removed */
-    char optional1[31];        /* TD1 line 1 optional data / TD3 personal number; fillers removed */
-    char optional2[12];        /* TD1 line 2 optional data; "" otherwise */
-    char primary[40];          /* surname: '<' between words becomes ' ' ("ERIKSSON") */
-    char secondary[40];        /* given names: "ANNA MARIA" */
+    char raw[CL_MRZ_MAX + 1]; /* the MRZ characters as read, without line breaks */
+    char doc_code[3];         /* "ID", "P<" -> "P" (filler '<' removed at the end) */
+    char issuer[4];           /* "CHN", "UTO" ('<' fillers removed: "D<<" -> "D") */
+    char doc_number[25];      /* whole, also when a TD1 number runs into the optional field */
+    char birth[7];            /* YYMMDD */
+    char sex;                 /* 'M', 'F' or '<' */
+    char expiry[7];           /* YYMMDD */
+    char nationality[4];      /* fillers removed */
+    char optional1[31];       /* TD1 line 1 optional data / TD3 personal number; fillers removed */
+    char optional2[12];       /* TD1 line 2 optional data; "" otherwise */
+    char primary[40];         /* surname: '<' between words becomes ' ' ("ERIKSSON") */
+    char secondary[40];       /* given names: "ANNA MARIA" */
 };
 
 /*
  * Parses MRZ characters (n = 90, 72 or 88, no line breaks; the format comes
  * from the length) and checks every check digit: document number, birth,
  * expiry, TD3 personal number (when not all fillers), and the composite one.
- * Characters outside A-Z, 0-9 and '<': malformed. A wrong digit:
- * CL_E_CHECK_DIGIT. A TD1 document number longer than 9 characters is
- * taken from the optional field (check digit position 15 holds '<' and the
- * number continues in the optional data up to its check digit, Part 5 §4.2.4).
+ * Characters outside A-Z, 0-9 and '<', or not the field's (letters in the
+ * codes, digits or '<' in dates, 'M', 'F' or '<' for sex): malformed. A
+ * wrong digit: CL_E_CHECK_DIGIT. A TD1 document number longer than 9
+ * characters is taken from the optional field (check digit position 15
+ * holds '<' and the number continues in the optional data up to its check
+ * digit, Part 5 §4.2.4; a TD2 number likewise from position 10, Part 6
+ * §4.2.4).
  */
 cl_rc cl_mrz_parse(const char *mrz, size_t n, struct cl_mrz *out);
 
@@ -127,7 +133,7 @@ cl_rc cl_lds_parse_dg2(const uint8_t *p, size_t n, struct cl_face *out);
 #define CL_DG11_TEXT_MAX 128
 
 struct cl_dg11 {
-    char full_name[CL_DG11_TEXT_MAX];       /* 5F0E, UTF-8 as on the chip ("张三" or "ZHANG<<SAN") */
+    char full_name[CL_DG11_TEXT_MAX]; /* 5F0E, UTF-8 as on the chip ("张三" or "ZHANG<<SAN") */
     char personal_number[CL_DG11_TEXT_MAX]; /* 5F10 */
     char full_birth[9];                     /* 5F2B, YYYYMMDD when present */
     char place_of_birth[CL_DG11_TEXT_MAX];  /* 5F11 */
@@ -155,17 +161,20 @@ enum cl_lds_hash {
 };
 
 struct cl_dg14 {
-    size_t n_infos;              /* SecurityInfo entries */
-    bool has_aa_info;            /* an ActiveAuthenticationInfo (2.23.136.1.1.5) */
-    enum cl_lds_hash aa_hash;    /* from its signatureAlgorithm (ecdsa-plain-SHA*, 0.4.0.127.0.7.1.1.4.1.x) */
-    bool has_chip_auth;          /* any id-CA (0.4.0.127.0.7.2.2.3...) info: listed, not used */
-    bool has_pace;               /* any id-PACE (0.4.0.127.0.7.2.2.4...) info: listed, not used */
+    size_t n_infos;   /* SecurityInfo entries */
+    bool has_aa_info; /* an ActiveAuthenticationInfo (2.23.136.1.1.5) */
+    /* From its signatureAlgorithm (ecdsa-plain-SHA*, 0.4.0.127.0.7.1.1.4.1.x); none: RSA. */
+    enum cl_lds_hash aa_hash;
+    bool has_chip_auth; /* any id-CA (0.4.0.127.0.7.2.2.3...) info: listed, not used */
+    bool has_pace;      /* any id-PACE (0.4.0.127.0.7.2.2.4...) info: listed, not used */
 };
 
 /*
  * Each SecurityInfo is SEQUENCE { OID, requiredData, optionalData OPTIONAL };
  * unknown protocols are counted and skipped. An ActiveAuthenticationInfo
- * must have version 1 and a signatureAlgorithm we know, else malformed.
+ * must have version 1 and, if it names a signatureAlgorithm, one we know,
+ * else malformed; without one (RSA) aa_hash is CL_HASH_NONE. A second
+ * ActiveAuthenticationInfo is malformed too.
  */
 cl_rc cl_lds_parse_dg14(const uint8_t *p, size_t n, struct cl_dg14 *out);
 
@@ -188,12 +197,12 @@ struct cl_lso_entry {
 };
 
 struct cl_lso {
-    int version;              /* 0 (V0) or 1 (V1, with LDSVersionInfo) */
-    enum cl_lds_hash hash;    /* from the hashAlgorithm OID (2.16.840.1.101.3.4.2.x, 1.3.14.3.2.26) */
+    int version;           /* 0 (V0) or 1 (V1, with LDSVersionInfo) */
+    enum cl_lds_hash hash; /* from the hashAlgorithm OID (2.16.840.1.101.3.4.2.x, 1.3.14.3.2.26) */
     struct cl_lso_entry entries[CL_LDS_MAX_DG];
     size_t n_entries;
-    char lds_version[5];      /* V1 only, else "" */
-    char unicode_version[7];  /* V1 only, else "" */
+    char lds_version[5];     /* V1 only, else "" */
+    char unicode_version[7]; /* V1 only, else "" */
 };
 
 /*
@@ -202,8 +211,9 @@ struct cl_lso {
  * dataGroupNumber INTEGER, dataGroupHashValue OCTET STRING },
  * ldsVersionInfo SEQUENCE { PrintableString, PrintableString } OPTIONAL }
  * (the eContent of the SOD's SignedData). A hash whose length is not the
- * algorithm's, a data-group number outside 1..16 or listed twice, an
- * unknown algorithm, or version 1 without ldsVersionInfo: malformed.
+ * algorithm's, a data-group number outside 1..16 or listed twice, no hash
+ * at all, an unknown algorithm, or version 1 without ldsVersionInfo (or
+ * version 0 with it): malformed.
  */
 cl_rc cl_lds_parse_lso(const uint8_t *p, size_t n, struct cl_lso *out);
 
@@ -231,7 +241,8 @@ char cl_cn_id_check_char(const char *digits17);
 /*
  * Masks an ID number for a screen or a log: the first 3 and last 4
  * characters kept, every other one '*' ("110***********123X"). Numbers of
- * 7 characters or fewer are masked whole. out needs n + 1 bytes; returns
+ * 7 characters or fewer are masked whole. A kept character that is not
+ * printable ASCII is shown as '?'. out needs n + 1 bytes; returns
  * CL_E_BUFFER_TOO_SMALL otherwise.
  */
 cl_rc cl_id_mask(const char *id, size_t n, char *out, size_t cap);
