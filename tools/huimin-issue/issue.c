@@ -15,6 +15,9 @@
 #include <time.h>
 
 static int failf(struct issue_result *r, cl_rc rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int failf(struct issue_result *r, cl_rc rc, const char *fmt, ...)
 {
     va_list ap;
     size_t n;

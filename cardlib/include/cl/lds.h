@@ -52,7 +52,9 @@ struct cl_lds_com {
     uint32_t present; /* bit (1 << dg) set for every data group listed */
 };
 
-/* 5F01 and 5C are required, 5F36 optional; tags that are not data-group tags or repeat: malformed.
+/*
+ * 5F01 and 5C are required, 5F36 optional; tags that are not data-group
+ * tags or repeat: malformed.
  */
 cl_rc cl_lds_parse_com(const uint8_t *p, size_t n, struct cl_lds_com *out);
 
@@ -86,10 +88,13 @@ struct cl_mrz {
  * Parses MRZ characters (n = 90, 72 or 88, no line breaks; the format comes
  * from the length) and checks every check digit: document number, birth,
  * expiry, TD3 personal number (when not all fillers), and the composite one.
- * Characters outside A-Z, 0-9 and '<': malformed. A wrong digit:
- * CL_E_CHECK_DIGIT. A TD1 document number longer than 9 characters is
- * taken from the optional field (check digit position 15 holds '<' and the
- * number continues in the optional data up to its check digit, Part 5 §4.2.4).
+ * Characters outside A-Z, 0-9 and '<', or not the field's (letters in the
+ * codes, digits or '<' in dates, 'M', 'F' or '<' for sex): malformed. A
+ * wrong digit: CL_E_CHECK_DIGIT. A TD1 document number longer than 9
+ * characters is taken from the optional field (check digit position 15
+ * holds '<' and the number continues in the optional data up to its check
+ * digit, Part 5 §4.2.4; a TD2 number likewise from position 10, Part 6
+ * §4.2.4).
  */
 cl_rc cl_mrz_parse(const char *mrz, size_t n, struct cl_mrz *out);
 
@@ -158,8 +163,8 @@ enum cl_lds_hash {
 struct cl_dg14 {
     size_t n_infos;   /* SecurityInfo entries */
     bool has_aa_info; /* an ActiveAuthenticationInfo (2.23.136.1.1.5) */
-    enum cl_lds_hash
-        aa_hash; /* from its signatureAlgorithm (ecdsa-plain-SHA*, 0.4.0.127.0.7.1.1.4.1.x) */
+    /* From its signatureAlgorithm (ecdsa-plain-SHA*, 0.4.0.127.0.7.1.1.4.1.x); none: RSA. */
+    enum cl_lds_hash aa_hash;
     bool has_chip_auth; /* any id-CA (0.4.0.127.0.7.2.2.3...) info: listed, not used */
     bool has_pace;      /* any id-PACE (0.4.0.127.0.7.2.2.4...) info: listed, not used */
 };
@@ -167,7 +172,9 @@ struct cl_dg14 {
 /*
  * Each SecurityInfo is SEQUENCE { OID, requiredData, optionalData OPTIONAL };
  * unknown protocols are counted and skipped. An ActiveAuthenticationInfo
- * must have version 1 and a signatureAlgorithm we know, else malformed.
+ * must have version 1 and, if it names a signatureAlgorithm, one we know,
+ * else malformed; without one (RSA) aa_hash is CL_HASH_NONE. A second
+ * ActiveAuthenticationInfo is malformed too.
  */
 cl_rc cl_lds_parse_dg14(const uint8_t *p, size_t n, struct cl_dg14 *out);
 
@@ -204,8 +211,9 @@ struct cl_lso {
  * dataGroupNumber INTEGER, dataGroupHashValue OCTET STRING },
  * ldsVersionInfo SEQUENCE { PrintableString, PrintableString } OPTIONAL }
  * (the eContent of the SOD's SignedData). A hash whose length is not the
- * algorithm's, a data-group number outside 1..16 or listed twice, an
- * unknown algorithm, or version 1 without ldsVersionInfo: malformed.
+ * algorithm's, a data-group number outside 1..16 or listed twice, no hash
+ * at all, an unknown algorithm, or version 1 without ldsVersionInfo (or
+ * version 0 with it): malformed.
  */
 cl_rc cl_lds_parse_lso(const uint8_t *p, size_t n, struct cl_lso *out);
 
@@ -233,7 +241,8 @@ char cl_cn_id_check_char(const char *digits17);
 /*
  * Masks an ID number for a screen or a log: the first 3 and last 4
  * characters kept, every other one '*' ("110***********123X"). Numbers of
- * 7 characters or fewer are masked whole. out needs n + 1 bytes; returns
+ * 7 characters or fewer are masked whole. A kept character that is not
+ * printable ASCII is shown as '?'. out needs n + 1 bytes; returns
  * CL_E_BUFFER_TOO_SMALL otherwise.
  */
 cl_rc cl_id_mask(const char *id, size_t n, char *out, size_t cap);

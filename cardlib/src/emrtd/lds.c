@@ -265,7 +265,7 @@ static bool all_fillers(const char *s, size_t n)
     return true;
 }
 
-/* Dates are digits; '<' stands for an unknown part (Part 3 §4.6). */
+/* Dates are digits; '<' stands for an unknown part (Doc 9303 Part 3). */
 static bool date_ok(const char *s)
 {
     for (size_t i = 0; i < DATE_LEN; i++)
@@ -311,8 +311,8 @@ static cl_rc name_part(const char *s, size_t n, char *out, size_t cap)
         char ch = s[i];
 
         if (ch == '<') {
-            if (out[len - 1] == ' ')
-                continue; /* len > 0: s[0] is not a filler */
+            if (len > 0 && out[len - 1] == ' ')
+                continue; /* one space for a run of fillers */
             ch = ' ';
         }
         if (len + 1 >= cap)
@@ -345,8 +345,8 @@ static cl_rc parse_name(const char *s, size_t n, struct cl_mrz *out)
  * The document number: 9 characters and their check digit cd; or, when cd
  * is '<', a longer number whose other characters start the optional field
  * opt[0..olen) and run up to its check digit, which a filler (or the end of
- * the field) follows (Part 5 §4.2.4, Part 6 §4.2.4). *used tells how much of
- * the optional field the number took.
+ * the field) follows (Part 5 §4.2.4 for TD1; Part 6 for TD2). *used tells
+ * how much of the optional field the number took.
  */
 static cl_rc parse_doc_number(const char *num, char cd, const char *opt, size_t olen,
                               struct cl_mrz *out, size_t *used)
@@ -481,8 +481,7 @@ static cl_rc parse_td23(const char *m, size_t line, struct cl_mrz *out)
     if (line == TD3_LINE) {
         /* A passport number has at most 9 characters: no continuation. */
         rc = parse_doc_number(l2, l2[9], l2 + 28, 0, out, &used);
-        /* A personal number of fillers only may have '<' or '0' as its check digit (Part 4
-         * §4.2.2.2). */
+        /* A personal number of fillers only may have '<' or '0' as its check digit (Part 4). */
         if (rc == CL_OK && all_fillers(l2 + 28, opt_len))
             rc = l2[42] == '<' || l2[42] == '0' ? CL_OK : CL_E_CHECK_DIGIT;
         else if (rc == CL_OK)
