@@ -14,7 +14,7 @@ say "What the card is (huimin-card identify)"
 say "Raw APDUs (huimin-card apdu): select the test application, echo three bytes (惠 in UTF-8)"
 "$B/tools/huimin-card" apdu 00A4040008F04855494D494E5400 0006000003E683A000
 say "Events (huimin-card watch): the card is taken away and tapped again"
-"$B/tools/huimin-card" watch --count 5 --timeout 10 &
+"$B/tools/huimin-card" watch --count 6 --timeout 10 &
 watcher=$!
 sleep 1
 "$B/fixtures/huimin-vcard" --send "$CTL" remove >/dev/null
