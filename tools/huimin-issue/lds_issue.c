@@ -214,7 +214,7 @@ int id_face_jpeg(uint32_t seed, uint8_t **out, size_t *len)
     uint32_t s = seed ? seed : 1;
     struct rgb skin = skins[next_rand(&s) % 3], hair = hairs[next_rand(&s) % 3],
                coat = coats[next_rand(&s) % 3];
-    double face_w = 62 + next_rand(&s) % 10, hair_h = 40 + next_rand(&s) % 25;
+    double face_w = 62 + next_rand(&s) % 10, hair_h = 28 + next_rand(&s) % 16;
 
     if (!img)
         return -1;
@@ -227,7 +227,7 @@ int id_face_jpeg(uint32_t seed, uint8_t **out, size_t *len)
     fill_ellipse(img, 120, 236, 28, 30, skin);            /* neck */
     fill_ellipse(img, 120, 128, face_w + 6, 92, hair);    /* hair behind */
     fill_ellipse(img, 120, 150, face_w, 82, skin);        /* face */
-    fill_ellipse(img, 120, 88, face_w + 2, hair_h, hair); /* fringe */
+    fill_ellipse(img, 120, 72, face_w + 2, hair_h, hair); /* fringe */
     fill_ellipse(img, 120 - face_w, 152, 10, 18, skin);   /* ears */
     fill_ellipse(img, 120 + face_w, 152, 10, 18, skin);
     fill_ellipse(img, 96, 140, 11, 6, (struct rgb){ 250, 250, 250 }); /* eyes */
