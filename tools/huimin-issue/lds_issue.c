@@ -13,18 +13,15 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define LDS_FILE_MAX (256u * 1024u)
 #define FACE_W       240
@@ -315,22 +312,25 @@ static bool build_dg2(struct hm_buf *dg2, char sex, const uint8_t *jpeg, size_t 
 
 static bool build_dg11(struct hm_buf *dg11, const struct id_holder *h)
 {
+    const struct {
+        uint16_t tag;
+        const char *value;
+    } fields[] = { { 0x5F0E, h->name },
+                   { 0x5F10, h->citizen_id },
+                   { 0x5F2B, h->full_birth },
+                   { 0x5F11, h->place_of_birth },
+                   { 0x5F42, h->address } };
     struct hm_buf body, tags;
     bool ok = true;
 
     hm_buf_init(&body, 4096);
     hm_buf_init(&tags, 64);
-#define DG11_FIELD(tag, value)                                          \
-    if (ok && (value)) {                                                \
-        uint8_t t[2] = { (uint8_t)((tag) >> 8), (uint8_t)(tag) };       \
-        ok = hm_buf_add(&tags, t, 2) && put_str(&body, (tag), (value)); \
+    for (size_t i = 0; ok && i < HM_ARRAY_SIZE(fields); i++) {
+        uint8_t t[2] = { (uint8_t)(fields[i].tag >> 8), (uint8_t)fields[i].tag };
+
+        if (fields[i].value)
+            ok = hm_buf_add(&tags, t, 2) && put_str(&body, fields[i].tag, fields[i].value);
     }
-    DG11_FIELD(0x5F0E, h->name)
-    DG11_FIELD(0x5F10, h->citizen_id)
-    DG11_FIELD(0x5F2B, h->full_birth)
-    DG11_FIELD(0x5F11, h->place_of_birth)
-    DG11_FIELD(0x5F42, h->address)
-#undef DG11_FIELD
     hm_buf_reset(dg11);
     ok = ok && put(dg11, 0x5C, tags.data, tags.len) && hm_buf_add(dg11, body.data, body.len) &&
          wrap(dg11, CL_LDS_TAG_DG11);
@@ -502,23 +502,6 @@ int id_ds_create(const struct pki_ca *csca, struct pki_ca *ds, const char *cn, i
 
 /* ---- Card files ---------------------------------------------------------------- */
 
-static int write_key(EVP_PKEY *key, const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *f;
-    int ok;
-
-    if (fd < 0)
-        return -1;
-    f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return -1;
-    }
-    ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static json_t *hex_json(const struct hm_buf *b)
 {
     size_t cap = b->len * 2 + 1;
@@ -556,7 +539,7 @@ int id_write_card(const char *card_path, const struct id_holder *h, const struct
     for (size_t i = 0; i < HM_ARRAY_SIZE(files); i++)
         if (files[i].b->len && json_object_set_new(jf, files[i].name, hex_json(files[i].b)) != 0)
             goto out;
-    if (write_key(aa_key, aa_key_path) != 0)
+    if (pki_write_key(aa_key, aa_key_path) != 0)
         goto out;
     json_object_set_new(applet, "type", json_string("emrtd"));
     json_object_set_new(applet, "mrz",
@@ -766,28 +749,6 @@ out:
     return rc;
 }
 
-static int write_pem_cert(X509 *x, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    int ok;
-
-    if (!f)
-        return -1;
-    ok = PEM_write_X509(f, x) == 1;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-static int write_pem_crl(X509_CRL *crl, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    int ok;
-
-    if (!f)
-        return -1;
-    ok = PEM_write_X509_CRL(f, crl) == 1;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 int id_fixture_set(const char *dir, char *err, size_t errcap)
 {
     struct pki_ca csca = { 0 }, rogue = { 0 }, ds = { 0 }, ds_rogue = { 0 }, ds_expired = { 0 };
@@ -811,10 +772,10 @@ int id_fixture_set(const char *dir, char *err, size_t errcap)
         goto out;
     }
     snprintf(path, sizeof(path), "%s/csca.pem", trust);
-    if (write_pem_cert(csca.cert, path) != 0)
+    if (pki_write_cert(csca.cert, path) != 0)
         goto io;
     snprintf(path, sizeof(path), "%s/csca.crl", trust);
-    if (write_pem_crl(crl, path) != 0)
+    if (pki_write_crl(crl, path) != 0)
         goto io;
     if (make_card(dir, "zhang-td1", &zhang, &ds, false, GENUINE, err, errcap) != 0 ||
         make_card(dir, "wang-td1", &wang, &ds, false, GENUINE, err, errcap) != 0 ||

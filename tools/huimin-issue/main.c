@@ -76,10 +76,7 @@ static int write_crl(const struct pki_ca *ca, const char *dir)
         fclose(f);
     crl = pki_crl(ca, serials, n, 30);
     dir_file(path, sizeof(path), dir, "issuer.crl");
-    f = fopen(path, "w");
-    ok = crl && f && PEM_write_X509_CRL(f, crl) == 1;
-    if (f && fclose(f) != 0)
-        ok = 0;
+    ok = crl && pki_write_crl(crl, path) == 0;
     X509_CRL_free(crl);
     return ok ? 0 : -1;
 }

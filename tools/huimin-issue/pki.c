@@ -124,17 +124,34 @@ int pki_ca_load(struct pki_ca *ca, const char *cert_file, const char *key_file)
     return 0;
 }
 
-int pki_ca_save(const struct pki_ca *ca, const char *cert_file, const char *key_file)
+int pki_write_cert(X509 *cert, const char *path)
 {
-    FILE *f = fopen(cert_file, "w");
-    int fd, ok;
+    FILE *f = fopen(path, "w");
+    int ok;
 
     if (!f)
         return -1;
-    ok = PEM_write_X509(f, ca->cert) == 1;
-    if (fclose(f) != 0 || !ok)
+    ok = PEM_write_X509(f, cert) == 1;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int pki_write_crl(X509_CRL *crl, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    int ok;
+
+    if (!f)
         return -1;
-    fd = open(key_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ok = PEM_write_X509_CRL(f, crl) == 1;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int pki_write_key(EVP_PKEY *key, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f;
+    int ok;
+
     if (fd < 0)
         return -1;
     f = fdopen(fd, "w");
@@ -142,8 +159,14 @@ int pki_ca_save(const struct pki_ca *ca, const char *cert_file, const char *key_
         close(fd);
         return -1;
     }
-    ok = PEM_write_PrivateKey(f, ca->key, NULL, NULL, 0, NULL, NULL) == 1;
+    ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
     return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int pki_ca_save(const struct pki_ca *ca, const char *cert_file, const char *key_file)
+{
+    return pki_write_cert(ca->cert, cert_file) == 0 && pki_write_key(ca->key, key_file) == 0 ? 0
+                                                                                             : -1;
 }
 
 void pki_ca_free(struct pki_ca *ca)

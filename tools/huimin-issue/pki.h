@@ -25,6 +25,10 @@ int pki_ca_load(struct pki_ca *ca, const char *cert_file, const char *key_file);
 /* Writes the CA certificate and (0600) key as PEM. 0 or -1. */
 int pki_ca_save(const struct pki_ca *ca, const char *cert_file, const char *key_file);
 void pki_ca_free(struct pki_ca *ca);
+/* PEM files: a certificate, a CRL, a private key (created 0600). 0 or -1. */
+int pki_write_cert(X509 *cert, const char *path);
+int pki_write_crl(X509_CRL *crl, const char *path);
+int pki_write_key(EVP_PKEY *key, const char *path);
 
 struct pki_holder {
     const char *name;       /* CN, UTF-8 (e.g. 张秀英) */
