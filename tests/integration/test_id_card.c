@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cl/card.h"
 #include "cl/emrtd.h"
@@ -339,6 +340,78 @@ static void test_altered_evidence_is_caught(void **state)
     assert_true(cl_emrtd_genuine(&v));
 }
 
+/*
+ * Documents without Active Authentication exist (no DG15): genuine on Passive
+ * Authentication alone. A chip with DG15 that was not challenged is not.
+ */
+static void test_active_authentication_only_when_the_document_has_it(void **state)
+{
+    static const struct id_holder h = {
+        .format = CL_MRZ_TD3,
+        .doc_number = "EB7654321",
+        .birth = "700101",
+        .expiry = "350101",
+        .sex = 'F',
+        .issuer = "CHN",
+        .nationality = "CHN",
+        .surname = "HE",
+        .given = "PING",
+        .name = "何萍",
+        .face_seed = 5,
+    };
+    struct pki_ca csca, ds;
+    EVP_PKEY *aa = pki_ec_key();
+    struct id_lds l;
+    struct cl_emrtd_evidence ev;
+    struct cl_verdict v;
+    cl_emrtd_trust *t = NULL;
+    char err[128], dir[300], path[400];
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/no-aa-trust", G.dir);
+    snprintf(path, sizeof(path), "%s/csca.pem", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(pki_ca_create(&csca, "No-AA CSCA", 30), 0);
+    assert_int_equal(id_ds_create(&csca, &ds, "No-AA DS", -1, 30), 0);
+    assert_int_equal(pki_write_cert(csca.cert, path), 0);
+    assert_int_equal(cl_emrtd_trust_load(dir, &t), CL_OK);
+    id_lds_init(&l);
+    assert_int_equal(id_build_lds(&h, aa, &ds, &l, err, sizeof(err)), 0);
+
+    /* With DG15 but no challenge: AA not checked, so not genuine. */
+    cl_emrtd_evidence_init(&ev);
+    assert_true(hm_buf_add(&ev.com, l.com.data, l.com.len));
+    assert_true(hm_buf_add(&ev.sod, l.sod.data, l.sod.len));
+    assert_true(hm_buf_add(&ev.dg[1], l.dg1.data, l.dg1.len));
+    assert_true(hm_buf_add(&ev.dg[14], l.dg14.data, l.dg14.len));
+    assert_true(hm_buf_add(&ev.dg[15], l.dg15.data, l.dg15.len));
+    assert_int_equal(cl_emrtd_verify(t, 0, &ev, &v), CL_OK);
+    assert_int_equal(state_of(&v, "dg15-hash"), CL_CHECK_PASSED);
+    assert_int_equal(state_of(&v, "active-auth"), CL_CHECK_NOT_CHECKED);
+    assert_null(cl_verdict_first_failure(&v));
+    assert_false(cl_emrtd_genuine(&v));
+
+    /* The same holder issued without DG14 and DG15: genuine without AA. */
+    hm_buf_reset(&l.dg14);
+    hm_buf_reset(&l.dg15);
+    assert_int_equal(id_sign_sod(&ds, &l), 0);
+    hm_buf_reset(&ev.dg[14]);
+    hm_buf_reset(&ev.dg[15]);
+    hm_buf_reset(&ev.sod);
+    assert_true(hm_buf_add(&ev.sod, l.sod.data, l.sod.len));
+    assert_int_equal(cl_emrtd_verify(t, 0, &ev, &v), CL_OK);
+    assert_int_equal(state_of(&v, "active-auth"), CL_CHECK_NOT_CHECKED);
+    assert_null(cl_verdict_get(&v, "dg15-hash"));
+    assert_true(cl_emrtd_genuine(&v));
+
+    cl_emrtd_evidence_free(&ev);
+    id_lds_free(&l);
+    cl_emrtd_trust_free(t);
+    pki_ca_free(&csca);
+    pki_ca_free(&ds);
+    EVP_PKEY_free(aa);
+}
+
 static void test_trust_store_errors(void **state)
 {
     cl_emrtd_trust *t = NULL;
@@ -378,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_expired_document_signer),
         cmocka_unit_test(test_wrong_mrz_is_access_denied_and_harmless),
         cmocka_unit_test(test_altered_evidence_is_caught),
+        cmocka_unit_test(test_active_authentication_only_when_the_document_has_it),
         cmocka_unit_test(test_trust_store_errors),
     };
 

@@ -7,6 +7,8 @@
 #include "hm/log.h"
 #include "hm/util.h"
 
+#include "ossl.h"
+
 #include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/ec.h>
@@ -29,9 +31,6 @@ struct cl_emrtd_trust {
     X509_STORE *store;
     size_t n_csca, n_crl;
 };
-
-/* The reason recorded when a document has no Active Authentication at all (not a failure). */
-static const char no_aa[] = "the document does not support Active Authentication (no DG15)";
 
 static const char *const dg_check[CL_LDS_MAX_DG + 1] = {
     "",          "dg1-hash",  "dg2-hash",  "dg3-hash",  "dg4-hash",  "dg5-hash",
@@ -396,17 +395,6 @@ void cl_emrtd_trust_counts(const cl_emrtd_trust *t, size_t *n_csca, size_t *n_cr
 
 /* ---- Passive Authentication ------------------------------------------------------------ */
 
-static void openssl_reason(char *buf, size_t cap)
-{
-    unsigned long e = ERR_peek_last_error();
-
-    if (e)
-        ERR_error_string_n(e, buf, cap);
-    else
-        hm_strlcpy(buf, "no reason given", cap);
-    ERR_clear_error();
-}
-
 /*
  * The Document Signer's own validity is a check of its own ("ds-validity"), so the chain and
  * CRL checks let a certificate's dates pass (and still check the CRL's).
@@ -543,7 +531,7 @@ static bool check_sod(struct cl_verdict *v, const struct cl_emrtd_evidence *ev, 
     }
     /* The signature only: the Document Signer's chain is the next check. */
     if (CMS_verify(cms, signer, NULL, NULL, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
-        openssl_reason(why, sizeof(why));
+        cl_ossl_reason(why, sizeof(why));
         cl_verdict_set(v, "sod-signature", CL_CHECK_FAILED, "the SOD signature does not verify: %s",
                        why);
         goto out;
@@ -573,8 +561,9 @@ out:
     return ok;
 }
 
+/* lso: the verified LDS Security Object, or NULL when there is none. */
 static void check_hashes(struct cl_verdict *v, const struct cl_emrtd_evidence *ev,
-                         const struct cl_lso *lso, bool signed_ok)
+                         const struct cl_lso *lso)
 {
     const EVP_MD *md = lso ? md_of(lso->hash) : NULL;
 
@@ -585,7 +574,7 @@ static void check_hashes(struct cl_verdict *v, const struct cl_emrtd_evidence *e
 
         if (ev->dg[dg].len == 0)
             continue;
-        if (!signed_ok || !lso || !md) {
+        if (!lso || !md) {
             cl_verdict_set(v, dg_check[dg], CL_CHECK_NOT_CHECKED,
                            "no verified LDS Security Object to compare with");
             continue;
@@ -624,15 +613,16 @@ static void check_aa(struct cl_verdict *v, const struct cl_emrtd_evidence *ev,
     enum cl_lds_hash hash = CL_HASH_NONE;
     cl_rc rc;
 
-    for (size_t i = 0; lso && i < lso->n_entries; i++)
-        listed = listed || lso->entries[i].dg == 15;
     if (!lso) {
         cl_verdict_set(v, "active-auth", CL_CHECK_NOT_CHECKED,
                        "Passive Authentication did not verify DG15");
         return;
     }
+    for (size_t i = 0; i < lso->n_entries; i++)
+        listed = listed || lso->entries[i].dg == 15;
     if (!listed && ev->dg[15].len == 0) {
-        cl_verdict_set(v, "active-auth", CL_CHECK_NOT_CHECKED, "%s", no_aa);
+        cl_verdict_set(v, "active-auth", CL_CHECK_NOT_CHECKED,
+                       "the document does not support Active Authentication (no DG15)");
         return;
     }
     if (ev->dg[15].len == 0) {
@@ -710,7 +700,7 @@ cl_rc cl_emrtd_verify(const cl_emrtd_trust *t, int64_t now, const struct cl_emrt
         cl_verdict_set(v, "ds-validity", CL_CHECK_NOT_CHECKED, "no verified SOD");
         cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "no verified SOD");
     }
-    check_hashes(v, ev, lso_ok ? &lso : NULL, lso_ok);
+    check_hashes(v, ev, lso_ok ? &lso : NULL);
     check_aa(v, ev, lso_ok ? &lso : NULL);
     X509_free(ds);
     free(lso_der);
@@ -729,8 +719,9 @@ bool cl_emrtd_genuine(const struct cl_verdict *v)
     for (size_t i = 0; i < v->n; i++)
         if (strncmp(v->checks[i].name, "dg", 2) == 0 && v->checks[i].state != CL_CHECK_PASSED)
             return false;
+    /* A chip with an AA key (DG15 read) must have proved it holds it. */
     aa = cl_verdict_get(v, "active-auth");
-    if (aa && aa->state != CL_CHECK_PASSED && strcmp(aa->reason, no_aa) != 0)
+    if (cl_verdict_get(v, "dg15-hash") && !(aa && aa->state == CL_CHECK_PASSED))
         return false;
     return true;
 }

@@ -8,6 +8,8 @@
 #include "cl/tlv.h"
 #include "hm/util.h"
 
+#include "ossl.h"
+
 #include <openssl/cms.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -37,17 +39,6 @@ static X509 *parse_cert(const uint8_t *der, size_t len)
         return NULL;
     }
     return x;
-}
-
-static void openssl_reason(char *buf, size_t cap)
-{
-    unsigned long e = ERR_get_error();
-
-    if (e)
-        ERR_error_string_n(e, buf, cap);
-    else
-        hm_strlcpy(buf, "unknown OpenSSL error", cap);
-    ERR_clear_error();
 }
 
 cl_rc cl_piv_sign_input(const uint8_t *cert, size_t cert_len, const uint8_t *msg, size_t msg_len,
@@ -254,7 +245,7 @@ static void check_chuid(struct cl_verdict *v, const struct cl_piv_evidence *ev, 
     if (!cms || p != ch.signature + ch.signature_len) {
         cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID signature is not CMS SignedData");
     } else if (!content || CMS_verify(cms, NULL, store, content, NULL, CMS_BINARY) != 1) {
-        openssl_reason(reason, sizeof(reason));
+        cl_ossl_reason(reason, sizeof(reason));
         cl_verdict_set(v, "chuid", CL_CHECK_FAILED,
                        "the CHUID signature does not verify against the issuer CA (%s)", reason);
     } else {
