@@ -48,6 +48,7 @@ echo "$out" | grep -q '"check":"active-auth","result":"passed"' || fail "json ch
 out=$("$HC" read-id --reader 0 $ZHANG)
 [ $? -eq 4 ] || fail "no --csca: exit status not 4"
 echo "$out" | grep -q "csca-chain *not checked *no CSCA trust store" || fail "no --csca: $out"
+echo "$out" | grep -q "NOT shown to be genuine: csca-chain was not checked" || fail "no --csca verdict: $out"
 
 # A clone: the data copied to a chip without the original key.
 out=$("$HC" read-id --reader 1 --doc HB0000003 --birth 750909 --expiry 300909 --csca "$WORK/trust")

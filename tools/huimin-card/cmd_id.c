@@ -270,9 +270,14 @@ static int cmd_read_id(struct hc *hc, int argc, char **argv)
         } else {
             const struct cl_check *f = cl_verdict_first_failure(&v);
 
-            printf("The document is NOT shown to be genuine: %s%s%s. Keep it and call a member "
+            /* Nothing failed: then a check that had to be made was not; say which. */
+            for (size_t i = 0; !f && i < v.n; i++)
+                if (v.checks[i].state == CL_CHECK_NOT_CHECKED)
+                    f = &v.checks[i];
+            printf("The document is NOT shown to be genuine: %s%s%s%s. Keep it and call a member "
                    "of staff.\n",
-                   f ? f->name : "a required check was not made", f ? ": " : "",
+                   f ? f->name : "a required check was not made",
+                   f && f->state == CL_CHECK_NOT_CHECKED ? " was not checked" : "", f ? ": " : "",
                    f ? f->reason : "");
         }
     }
