@@ -1,0 +1,55 @@
+/*
+ * The audit log (server/src/api/audit.c): every state change appended in the
+ * transaction that makes it, hash-chained (each record's hash covers the
+ * previous record's hash and its own fields in a canonical encoding), with
+ * checkpoints signed by the signing key every so many records. Verification
+ * walks the chain and checks every checkpoint's signature, so an edited,
+ * deleted, inserted or reordered record is found and named.
+ */
+#ifndef HS_AUDIT_H
+#define HS_AUDIT_H
+
+#include "hs/db.h"
+#include "hs/signer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_AUDIT_HASH 32
+
+struct hs_audit_rec {
+    const char *actor;   /* "kiosk:kiosk-hz-001", "admin:root", "server" */
+    const char *action;  /* "kiosk.enroll", "card.revoke", "nonce.issue"... */
+    const char *subject; /* what it acted on: an id or a masked number, never a full ID or secret */
+    const char *detail;  /* compact JSON or "" */
+    int64_t at;          /* unix seconds */
+};
+
+/*
+ * Appends a record inside the caller's write transaction (hs_store_write);
+ * *seq (may be NULL) gets its sequence number. The chain head is locked until
+ * the transaction ends, so appends from several processes stay in one order.
+ */
+hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *seq);
+
+/* Writes a signed checkpoint over the current head if checkpoint_every records
+ * passed since the last one (or always when force). */
+hs_rc hs_audit_checkpoint(struct hs_store *st, struct hs_signer *s, int every, bool force,
+                          int64_t now);
+
+struct hs_audit_report {
+    int64_t records;     /* records checked */
+    int64_t checkpoints; /* checkpoints whose signature verified */
+    int64_t bad_seq;     /* the first bad record (0 when the chain is good) */
+    char reason[256];    /* what is wrong: "record 17: hash does not match its content" */
+};
+
+/*
+ * Verifies the whole chain and every checkpoint against the signing
+ * certificate (DER). HS_OK when good, HS_E_AUDIT_BROKEN with the report
+ * naming the first bad record otherwise.
+ */
+hs_rc hs_audit_verify(struct hs_store *st, const uint8_t *cert_der, size_t cert_len,
+                      struct hs_audit_report *rep);
+
+#endif

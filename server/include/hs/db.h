@@ -1,0 +1,139 @@
+/*
+ * Storage: one interface, two backends (server/src/storage/sqlite.c and
+ * postgres.c) behind a const ops table, chosen by the configuration.
+ *
+ * SQL is written once, portably: placeholders are $1, $2 ... (the SQLite
+ * backend rewrites them to ?1, ?2 ...), types are BIGINT, TEXT and BLOB (the
+ * PostgreSQL backend reads BLOB as BYTEA in migrations), "INSERT ... ON
+ * CONFLICT", "UPDATE ... RETURNING". Money is BIGINT fen. Statements are
+ * prepared once per connection and cached by the address of their SQL text,
+ * so SQL passed to these calls must be a string literal (or live as long as
+ * the store).
+ *
+ * Threads: hs_store_reader() gives the calling thread its own read connection
+ * (opened on first use, closed by hs_store_close()). Every write goes through
+ * hs_store_write(): the store's committer thread runs the caller's function
+ * inside a transaction it shares with other callers' functions (one savepoint
+ * each, so one caller's failure does not undo another's) and commits the batch
+ * durably (SQLite WAL with synchronous=FULL; PostgreSQL synchronous_commit on)
+ * before any caller of the batch returns: group commit. A function returning
+ * HS_E_DB_BUSY is retried in a fresh transaction.
+ */
+#ifndef HS_DB_H
+#define HS_DB_H
+
+#include "hs/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hs_store;
+struct hs_conn;
+struct hs_rows;
+
+enum hs_backend {
+    HS_BACKEND_SQLITE = 1,
+    HS_BACKEND_POSTGRES,
+};
+
+struct hs_store_config {
+    enum hs_backend backend;
+    /* SQLite: the database file path. PostgreSQL: a libpq conninfo string
+     * ("host=/tmp/pg port=5433 dbname=huimin user=huimin"). */
+    const char *target;
+    int batch_max;        /* most write functions in one transaction; 0: 256 */
+    int busy_timeout_ms;  /* SQLite busy timeout, PostgreSQL lock_timeout; 0: 5000 */
+};
+
+/* A parameter or a column value. */
+enum hs_type {
+    HS_NULL = 0,
+    HS_INT,
+    HS_TEXT,
+    HS_BLOB,
+};
+
+struct hs_val {
+    enum hs_type type;
+    int64_t i;        /* HS_INT */
+    const char *s;    /* HS_TEXT (NUL-terminated UTF-8) */
+    const uint8_t *b; /* HS_BLOB */
+    size_t n;         /* HS_BLOB length */
+};
+
+static inline struct hs_val hs_int(int64_t i)
+{
+    struct hs_val v = { .type = HS_INT, .i = i };
+    return v;
+}
+static inline struct hs_val hs_text(const char *s)
+{
+    struct hs_val v = { .type = s ? HS_TEXT : HS_NULL, .s = s };
+    return v;
+}
+static inline struct hs_val hs_blob(const void *b, size_t n)
+{
+    struct hs_val v = { .type = HS_BLOB, .b = (const uint8_t *)b, .n = n };
+    return v;
+}
+static inline struct hs_val hs_null(void)
+{
+    struct hs_val v = { .type = HS_NULL };
+    return v;
+}
+
+/*
+ * Opens the store, runs pending migrations (in one transaction, recorded in
+ * the schema_version table) and starts the committer thread. A database whose
+ * schema is newer than this program gives HS_E_SCHEMA. *out is freed with
+ * hs_store_close().
+ */
+hs_rc hs_store_open(const struct hs_store_config *cfg, struct hs_store **out);
+/* Finishes pending writes, stops the committer and closes every connection. NULL is a no-op. */
+void hs_store_close(struct hs_store *st);
+enum hs_backend hs_store_backend(const struct hs_store *st);
+/* The schema version after migrations. */
+int hs_store_schema_version(const struct hs_store *st);
+
+/* The calling thread's read connection (not for writes). NULL on failure (logged). */
+struct hs_conn *hs_store_reader(struct hs_store *st);
+
+/*
+ * Runs fn(conn, arg) in the committer's transaction and returns its result
+ * once the transaction is durable (or fn's error, with fn's changes undone).
+ * If the commit itself fails, every caller of the batch gets HS_E_DB and none
+ * of their changes is kept. Safe from any thread; blocks the caller.
+ */
+typedef hs_rc (*hs_write_fn)(struct hs_conn *conn, void *arg);
+hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg);
+
+/* Counters for metrics. */
+struct hs_store_stats {
+    uint64_t commits;       /* transactions committed */
+    uint64_t writes;        /* write functions run (committed or not) */
+    uint64_t write_errors;  /* write functions that returned an error */
+    uint64_t commit_us_sum; /* time spent committing, microseconds */
+};
+void hs_store_stats(struct hs_store *st, struct hs_store_stats *out);
+
+/*
+ * Runs a statement. Rows (may be NULL when the caller wants none) receives
+ * the result, freed with hs_rows_free(). Unique violations give
+ * HS_E_DB_CONSTRAINT, lock/serialization failures HS_E_DB_BUSY.
+ */
+hs_rc hs_exec(struct hs_conn *c, const char *sql, const struct hs_val *params, int nparams,
+              struct hs_rows **rows);
+/* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
+int64_t hs_changes(struct hs_conn *c);
+
+/* Result access. Row and column are 0-based; out of range reads as NULL. */
+int hs_rows_count(const struct hs_rows *r);
+int hs_rows_columns(const struct hs_rows *r);
+bool hs_rows_is_null(const struct hs_rows *r, int row, int col);
+int64_t hs_rows_int(const struct hs_rows *r, int row, int col);        /* 0 if NULL */
+const char *hs_rows_text(const struct hs_rows *r, int row, int col);   /* "" if NULL */
+const uint8_t *hs_rows_blob(const struct hs_rows *r, int row, int col, size_t *len);
+void hs_rows_free(struct hs_rows *r);
+
+#endif
