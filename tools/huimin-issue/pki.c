@@ -328,3 +328,54 @@ int pki_cert_der(X509 *cert, uint8_t **out, size_t *out_len)
     *out_len = (size_t)n;
     return 0;
 }
+
+X509 *pki_issue_cert(const struct pki_ca *ca, EVP_PKEY *pub, const struct pki_cert_spec *spec)
+{
+    X509 *x = X509_new();
+    X509 *issuer_cert;
+    EVP_PKEY *issuer_key;
+    X509_NAME *name;
+    char bc[64];
+
+    if (!x || !pub || !spec || !spec->cn || spec->days <= 0) {
+        X509_free(x);
+        return NULL;
+    }
+    /* Self-signed: the certificate is its own issuer, signed by the subject's key. */
+    issuer_cert = ca ? ca->cert : x;
+    issuer_key = ca ? ca->key : pub;
+    if (spec->ca && spec->path_len >= 0)
+        snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", spec->path_len);
+    else
+        snprintf(bc, sizeof(bc), "%s", spec->ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    name = X509_get_subject_name(x);
+    if (X509_set_version(x, 2) != 1 || set_serial(x, spec->serial) ||
+        name_add(name, "CN", spec->cn) || name_add(name, "O", spec->org) ||
+        X509_set_issuer_name(x, X509_get_subject_name(issuer_cert)) != 1 ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), (long)spec->days * 86400) ||
+        X509_set_pubkey(x, pub) != 1 || add_ext(x, issuer_cert, NID_basic_constraints, bc) ||
+        (spec->key_usage && add_ext(x, issuer_cert, NID_key_usage, spec->key_usage)) ||
+        (spec->ext_key_usage && add_ext(x, issuer_cert, NID_ext_key_usage, spec->ext_key_usage)) ||
+        (spec->san && add_ext(x, issuer_cert, NID_subject_alt_name, spec->san)) ||
+        add_ext(x, issuer_cert, NID_subject_key_identifier, "hash") ||
+        add_ext(x, issuer_cert, NID_authority_key_identifier, "keyid:always") ||
+        X509_sign(x, issuer_key, EVP_sha256()) <= 0) {
+        X509_free(x);
+        ERR_clear_error();
+        return NULL;
+    }
+    return x;
+}
+
+int pki_write_certs(X509 *const *certs, size_t n, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    int ok = 1;
+
+    if (!f)
+        return -1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = PEM_write_X509(f, certs[i]) == 1;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}

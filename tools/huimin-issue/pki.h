@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,5 +64,32 @@ int pki_sign_chuid(const struct pki_ca *ca, const uint8_t *content, size_t len, 
 
 /* DER of a certificate (OPENSSL_malloc'd). 0 or -1. */
 int pki_cert_der(X509 *cert, uint8_t **out, size_t *out_len);
+
+/*
+ * What pki_issue_cert() puts in a certificate. The extension strings use
+ * OpenSSL's configuration syntax ("critical,digitalSignature",
+ * "serverAuth", "DNS:localhost,IP:127.0.0.1"); NULL leaves the extension out.
+ */
+struct pki_cert_spec {
+    const char *cn;            /* CN, UTF-8 */
+    const char *org;           /* O, UTF-8, or NULL */
+    uint64_t serial;           /* 0: a random positive 63-bit serial */
+    int days;                  /* valid from an hour ago (for lagging clocks) for days */
+    bool ca;                   /* basicConstraints critical,CA:TRUE instead of CA:FALSE */
+    int path_len;              /* with ca: the pathlen constraint, or -1 for none */
+    const char *key_usage;     /* keyUsage */
+    const char *ext_key_usage; /* extendedKeyUsage */
+    const char *san;           /* subjectAltName */
+};
+
+/*
+ * A certificate for pub as spec describes, signed by ca with SHA-256, with
+ * subject and authority key identifiers. With ca NULL the certificate is
+ * self-signed: pub must then hold the private key. Returns NULL on failure.
+ */
+X509 *pki_issue_cert(const struct pki_ca *ca, EVP_PKEY *pub, const struct pki_cert_spec *spec);
+
+/* Writes n certificates one after another into one PEM file (a chain, leaf first). 0 or -1. */
+int pki_write_certs(X509 *const *certs, size_t n, const char *path);
 
 #endif

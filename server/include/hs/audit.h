@@ -12,6 +12,7 @@
 #include "hs/db.h"
 #include "hs/signer.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

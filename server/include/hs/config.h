@@ -17,27 +17,27 @@ struct hs_config {
     char dir[HS_PATH_MAX]; /* the folder the file is in (absolute) */
 
     /* [server] */
-    char listen_addr[64]; /* "0.0.0.0" */
-    int port;             /* 8443 */
-    char ops_addr[64];    /* "" (none) or "127.0.0.1" */
-    int ops_port;         /* 8080 */
-    int io_threads;       /* 0: cores */
-    int handler_threads;  /* 0: 32 */
-    long max_body;        /* 65536 */
-    long max_header;      /* 8192 */
-    int read_timeout_s;   /* 10 */
-    int idle_timeout_s;   /* 60 */
-    int drain_timeout_s;  /* 10 */
+    char listen_addr[64];     /* "0.0.0.0" */
+    int port;                 /* 8443 */
+    char ops_addr[64];        /* "" (none) or "127.0.0.1" */
+    int ops_port;             /* 8080 */
+    int io_threads;           /* 0: cores */
+    int handler_threads;      /* 0: 32 */
+    long max_body;            /* 65536 */
+    long max_header;          /* 8192 */
+    int read_timeout_s;       /* 10 */
+    int idle_timeout_s;       /* 60 */
+    int drain_timeout_s;      /* 10 */
     char kiosk_id_prefix[16]; /* unused for now: "" */
 
     /* [tls] */
-    char tls_cert[HS_PATH_MAX];  /* pki/server-tls.pem */
-    char tls_key[HS_PATH_MAX];   /* pki/server-tls.key */
-    char kiosk_ca[HS_PATH_MAX];  /* pki/kiosk-ca.pem */
+    char tls_cert[HS_PATH_MAX]; /* pki/server-tls.pem */
+    char tls_key[HS_PATH_MAX];  /* pki/server-tls.key */
+    char kiosk_ca[HS_PATH_MAX]; /* pki/kiosk-ca.pem */
 
     /* [storage] */
-    char backend[16];             /* "sqlite" or "postgres" */
-    char db_path[HS_PATH_MAX];    /* sqlite: huimin.db */
+    char backend[16];              /* "sqlite" or "postgres" */
+    char db_path[HS_PATH_MAX];     /* sqlite: huimin.db */
     char db_conninfo[HS_PATH_MAX]; /* postgres: libpq conninfo */
 
     /* [signing] */
@@ -69,11 +69,22 @@ struct hs_config {
 /* Defaults for everything (paths relative to dir as above). */
 void hs_config_defaults(struct hs_config *cfg, const char *dir);
 /*
- * Reads path over the defaults. On error returns HS_E_CONFIG and writes
- * "huimin.conf:12: unknown key 'prot' in [server]" into err.
+ * Sets the defaults for the file's folder (cfg->dir becomes its absolute,
+ * symlink-free path) and reads path over them. On error returns HS_E_CONFIG
+ * and writes "huimin.conf:12: unknown key 'prot' in [server]" into err (the
+ * path as given, the line, what is wrong); a file that cannot be opened or
+ * read gives HS_E_IO with "huimin.conf: cannot open: ..." instead.
+ * Comments are whole lines starting with '#' or ';'. Addresses are numeric
+ * ("0.0.0.0:8443", "[::]:8443"); an empty ops_listen turns the ops port off.
  */
 hs_rc hs_config_load(const char *path, struct hs_config *cfg, char *err, size_t err_cap);
-/* Writes a commented configuration file with cfg's values (paths relative). */
+/*
+ * Writes a commented configuration file with cfg's values, paths inside
+ * cfg->dir relative to it, atomically (a temporary file renamed) and 0600
+ * (conninfo may hold a password). HS_E_INVALID_ARG when a value could not be
+ * read back as it is (a line break, or spaces at either end), HS_E_IO when
+ * the file cannot be written.
+ */
 hs_rc hs_config_write(const struct hs_config *cfg, const char *path);
 
 #endif

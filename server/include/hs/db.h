@@ -42,8 +42,8 @@ struct hs_store_config {
     /* SQLite: the database file path. PostgreSQL: a libpq conninfo string
      * ("host=/tmp/pg port=5433 dbname=huimin user=huimin"). */
     const char *target;
-    int batch_max;        /* most write functions in one transaction; 0: 256 */
-    int busy_timeout_ms;  /* SQLite busy timeout, PostgreSQL lock_timeout; 0: 5000 */
+    int batch_max;       /* most write functions in one transaction; 0: 256 */
+    int busy_timeout_ms; /* SQLite busy timeout, PostgreSQL lock_timeout; 0: 5000 */
 };
 
 /* A parameter or a column value. */
@@ -104,6 +104,12 @@ struct hs_conn *hs_store_reader(struct hs_store *st);
  * once the transaction is durable (or fn's error, with fn's changes undone).
  * If the commit itself fails, every caller of the batch gets HS_E_DB and none
  * of their changes is kept. Safe from any thread; blocks the caller.
+ *
+ * A statement that fails inside fn ends fn's work, as PostgreSQL requires
+ * and SQLite is made to match: later hs_exec() calls of the same fn give
+ * HS_E_DB, and fn's changes are undone with that first error as the result
+ * even if fn returns HS_OK. Use INSERT ... ON CONFLICT to upsert. fn must
+ * not call hs_store_write() (HS_E_INVALID_ARG).
  */
 typedef hs_rc (*hs_write_fn)(struct hs_conn *conn, void *arg);
 hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg);
@@ -131,8 +137,8 @@ int64_t hs_changes(struct hs_conn *c);
 int hs_rows_count(const struct hs_rows *r);
 int hs_rows_columns(const struct hs_rows *r);
 bool hs_rows_is_null(const struct hs_rows *r, int row, int col);
-int64_t hs_rows_int(const struct hs_rows *r, int row, int col);        /* 0 if NULL */
-const char *hs_rows_text(const struct hs_rows *r, int row, int col);   /* "" if NULL */
+int64_t hs_rows_int(const struct hs_rows *r, int row, int col);      /* 0 if NULL */
+const char *hs_rows_text(const struct hs_rows *r, int row, int col); /* "" if NULL */
 const uint8_t *hs_rows_blob(const struct hs_rows *r, int row, int col, size_t *len);
 void hs_rows_free(struct hs_rows *r);
 

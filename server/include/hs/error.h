@@ -19,25 +19,25 @@ typedef enum hs_rc {
     HS_E_TOO_LARGE,
 
     /* Storage. */
-    HS_E_DB,           /* the database failed (details in the log) */
-    HS_E_DB_BUSY,      /* locked or a serialization failure: the caller may retry */
+    HS_E_DB,            /* the database failed (details in the log) */
+    HS_E_DB_BUSY,       /* locked or a serialization failure: the caller may retry */
     HS_E_DB_CONSTRAINT, /* a unique or check constraint refused the write */
-    HS_E_NOT_FOUND,    /* no such row */
-    HS_E_CONFLICT,     /* the row exists already, or is in another state */
-    HS_E_SCHEMA,       /* the database schema is newer than this program */
+    HS_E_NOT_FOUND,     /* no such row */
+    HS_E_CONFLICT,      /* the row exists already, or is in another state */
+    HS_E_SCHEMA,        /* the database schema is newer than this program */
 
     /* Cryptography and keys. */
     HS_E_CRYPTO,
-    HS_E_KEY,          /* a key could not be loaded or used */
-    HS_E_PKCS11,       /* the PKCS#11 module failed (details in the log) */
-    HS_E_SIGNATURE,    /* a signature did not verify */
-    HS_E_MALFORMED,    /* input that does not parse (JSON, JWS, base64url, CSV...) */
+    HS_E_KEY,       /* a key could not be loaded or used */
+    HS_E_PKCS11,    /* the PKCS#11 module failed (details in the log) */
+    HS_E_SIGNATURE, /* a signature did not verify */
+    HS_E_MALFORMED, /* input that does not parse (JSON, JWS, base64url, CSV...) */
 
     /* Protocol. */
     HS_E_NONCE_UNKNOWN,
     HS_E_NONCE_EXPIRED,
     HS_E_NONCE_USED,
-    HS_E_NONCE_KIOSK,  /* the nonce was issued to another kiosk */
+    HS_E_NONCE_KIOSK, /* the nonce was issued to another kiosk */
     HS_E_FORBIDDEN,
     HS_E_CARD_NOT_GENUINE,
     HS_E_CARD_REVOKED,

@@ -31,20 +31,20 @@ struct hs_http;
 struct hs_peer {
     char sha256[65];      /* lower-case hex SHA-256 of the certificate DER */
     char subject_cn[128]; /* subject CN, UTF-8 */
-    char serial[64];      /* serial number, hex */
+    char serial[64];      /* serial number, hex (upper case, as openssl x509 -serial prints it) */
 };
 
 struct hs_http_request {
-    const char *method;       /* "GET", "POST", "PUT", "DELETE", "HEAD", ... */
-    const char *path;         /* decoded path without the query: "/v1/health" */
-    const char *query;        /* raw query string without '?', or NULL */
-    const char *content_type; /* the Content-Type header, or NULL */
+    const char *method;          /* "GET", "POST", "PUT", "DELETE", "HEAD", ... */
+    const char *path;            /* decoded path without the query: "/v1/health" */
+    const char *query;           /* raw query string without '?', or NULL */
+    const char *content_type;    /* the Content-Type header, or NULL */
     const char *accept_language; /* or NULL */
-    const uint8_t *body;      /* NUL-terminated for convenience; body_len excludes the NUL */
+    const uint8_t *body;         /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;
     const struct hs_peer *peer; /* NULL on a listener without TLS (the ops listener) */
-    const char *remote_addr;  /* "127.0.0.1" */
-    uint64_t id;              /* per-process request number, for logs */
+    const char *remote_addr;    /* "127.0.0.1" */
+    uint64_t id;                /* per-process request number, for logs */
 };
 
 #define HS_HTTP_MAX_EXTRA_HEADERS 4
@@ -67,20 +67,23 @@ struct hs_http_config {
     const char *listen_addr; /* "0.0.0.0", "127.0.0.1", "::" */
     int port;                /* 0: pick a free one (hs_http_port tells) */
     /* An optional listener without TLS for /v1/health and /metrics (loopback). */
-    const char *ops_addr;    /* NULL: none */
+    const char *ops_addr; /* NULL: none */
     int ops_port;
 
-    const char *cert_file;     /* the server's TLS certificate chain (PEM) */
-    const char *key_file;      /* its key (PEM) */
+    const char *cert_file;      /* the server's TLS certificate chain (PEM) */
+    const char *key_file;       /* its key (PEM) */
     const char *client_ca_file; /* kiosk CA (PEM): clients must present a certificate from it */
 
     int io_threads;      /* 0: the number of cores */
     int handler_threads; /* 0: 32 */
     size_t max_header;   /* bytes, 0: 8192 */
     size_t max_body;     /* bytes, 0: 65536; larger bodies get 413 */
-    int read_timeout_s;  /* 0: 10; a request not read in time gets 408 and the connection closes */
+    /* 0: 10; a request must arrive whole within this time of its first byte (and a new
+     * connection must finish its TLS handshake in it), or the connection is closed. No 408:
+     * libevent 2.1 cannot answer a request it has not finished parsing. */
+    int read_timeout_s;
     int idle_timeout_s;  /* 0: 60; keep-alive connections idle this long are closed */
-    int max_connections; /* 0: 4096 per process */
+    int max_connections; /* 0: 4096 per process (TLS); a connection beyond is closed at once */
 
     hs_http_handler handler;
     void *handler_ctx;
@@ -88,13 +91,15 @@ struct hs_http_config {
 
 /* Binds the listeners and starts the threads. */
 hs_rc hs_http_start(const struct hs_http_config *cfg, struct hs_http **out);
-/* The TLS port actually bound (useful with port 0); hs_http_ops_port the other. */
+/* The TLS port actually bound (useful with port 0); hs_http_ops_port the other, or -1. */
 int hs_http_port(const struct hs_http *h);
 int hs_http_ops_port(const struct hs_http *h);
 /*
  * Graceful drain: stops accepting, lets requests in progress finish (and their
  * replies be sent) for at most timeout_s seconds, then closes every
- * connection and joins the threads. Safe to call once, from any thread but a
+ * connection and joins the threads. Idle keep-alive connections are closed at
+ * once. A handler still running after timeout_s cannot be interrupted: it is
+ * waited for and its reply dropped. Safe to call once, from any thread but a
  * handler thread.
  */
 void hs_http_stop(struct hs_http *h, int timeout_s);
@@ -102,10 +107,12 @@ void hs_http_stop(struct hs_http *h, int timeout_s);
 void hs_http_free(struct hs_http *h);
 
 struct hs_http_stats {
-    uint64_t connections;   /* accepted */
-    uint64_t tls_failures;  /* handshakes that failed (no or bad client certificate...) */
+    uint64_t connections;  /* accepted */
+    uint64_t tls_failures; /* handshakes that failed (no or bad client certificate...) */
     uint64_t requests;
-    uint64_t status[6];     /* by class: [2] 2xx, [4] 4xx, [5] 5xx */
+    /* Replies by class: [2] 2xx, [4] 4xx, [5] 5xx. Counts the handlers' replies and the
+     * layer's own (400, 403, 405); not those libevent makes itself (413, oversized header). */
+    uint64_t status[6];
     uint64_t latency_us_sum;
     uint64_t latency_le[8]; /* cumulative histogram buckets: <=1,2,5,10,25,50,100,250 ms */
     uint64_t in_flight;

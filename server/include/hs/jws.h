@@ -23,7 +23,8 @@
 /* Base64url without padding. out must hold HS_B64URL_LEN(n) + 1 bytes. */
 #define HS_B64URL_LEN(n) ((((n) + 2) / 3) * 4)
 size_t hs_b64url_encode(const uint8_t *in, size_t n, char *out);
-/* Strict decode; HS_E_MALFORMED on any invalid character, padding or a bad tail. */
+/* Strict decode; HS_E_MALFORMED on any invalid character, padding or a bad tail,
+ * HS_E_TOO_LARGE when the result would not fit in cap bytes. */
 hs_rc hs_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *out_len);
 
 /*
@@ -38,8 +39,12 @@ hs_rc hs_jws_sign(struct hs_signer *s, const char *typ, const uint8_t *payload, 
  * Verifies token with the public key of cert_der (an X.509 certificate, DER).
  * On success *payload (malloc'd, NUL-terminated for convenience) and
  * *payload_len get the payload; kid (may be NULL, 64 bytes) gets the header's
- * kid or "". HS_E_MALFORMED for a token that does not parse, HS_E_SIGNATURE
- * for one that does not verify.
+ * kid or "". HS_E_MALFORMED for a token that does not parse or whose header
+ * breaks the rules above (alg not ES256, crit, duplicate members, a signature
+ * not 64 bytes), checked before any cryptography; HS_E_TOO_LARGE for more than
+ * HS_JWS_MAX bytes; HS_E_KEY when cert_der is not a P-256 certificate;
+ * HS_E_SIGNATURE for a token that does not verify (with cjose). The outputs
+ * are set only on success.
  */
 hs_rc hs_jws_verify(const char *token, size_t len, const uint8_t *cert_der, size_t cert_len,
                     uint8_t **payload, size_t *payload_len, char kid[64]);

@@ -24,8 +24,8 @@ enum hs_kiosk_status {
 };
 
 struct hs_kiosk {
-    char id[64];          /* "kiosk-hz-001" */
-    char name[128];       /* "上城区民政服务大厅 1号机" */
+    char id[64];    /* "kiosk-hz-001" */
+    char name[128]; /* "上城区民政服务大厅 1号机" */
     char office[64];
     char cert_sha256[65]; /* hex of the client certificate DER */
     char cert_serial[64];
@@ -34,7 +34,8 @@ struct hs_kiosk {
 };
 
 /* Records an enrolled kiosk. HS_E_CONFLICT when the id or certificate is taken. */
-hs_rc hs_kiosk_enroll(struct hs_store *st, const struct hs_kiosk *k, const char *actor, int64_t now);
+hs_rc hs_kiosk_enroll(struct hs_store *st, const struct hs_kiosk *k, const char *actor,
+                      int64_t now);
 /* HS_E_NOT_FOUND for an unknown certificate. */
 hs_rc hs_kiosk_by_cert(struct hs_store *st, const char *cert_sha256, struct hs_kiosk *out);
 hs_rc hs_kiosk_by_id(struct hs_store *st, const char *id, struct hs_kiosk *out);
@@ -68,8 +69,7 @@ hs_rc hs_card_revoke(struct hs_store *st, const char *cert_serial, const char *r
 hs_rc hs_card_revoked_list(struct hs_store *st, char ***serials, size_t *n);
 void hs_strv_free(char **v, size_t n);
 /* The sealed PUK (malloc'd). */
-hs_rc hs_card_sealed_puk(struct hs_store *st, const char *cert_serial, uint8_t **blob,
-                         size_t *len);
+hs_rc hs_card_sealed_puk(struct hs_store *st, const char *cert_serial, uint8_t **blob, size_t *len);
 
 /* ---- challenges ---------------------------------------------------------- */
 

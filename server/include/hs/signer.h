@@ -39,7 +39,10 @@ struct hs_signer_config {
 /*
  * Opens the key and checks that it is a P-256 key matching the certificate
  * (by signing a test message and verifying it with the certificate's key).
- * HS_E_KEY with a logged reason when it cannot.
+ * HS_E_KEY with a logged reason when it cannot. For pkcs11: HS_E_PKCS11 when
+ * the module fails, and HS_E_CONFLICT when another signer (or hs_p11_keygen)
+ * of this process holds the same token, since PKCS#11 has one login per
+ * process and a second C_Login would not check its PIN.
  */
 hs_rc hs_signer_open(const struct hs_signer_config *cfg, struct hs_signer **out);
 /* NULL is a no-op. Logs out of the token, wipes key material. */
@@ -60,5 +63,28 @@ const char *hs_signer_kid(const struct hs_signer *s);
 const char *hs_signer_kind(const struct hs_signer *s);
 /* Signatures made so far (for metrics). */
 uint64_t hs_signer_count(const struct hs_signer *s);
+
+/*
+ * Checks sig (r||s) over the SHA-256 of msg with the public key of an X.509
+ * certificate (DER). HS_OK when it verifies, HS_E_SIGNATURE when it does not,
+ * HS_E_KEY when the certificate does not parse or its key is not P-256.
+ * Needs no signer: kiosks and tests verify with the published certificate.
+ */
+hs_rc hs_signer_verify_cert(const uint8_t *cert_der, size_t cert_len, const uint8_t *msg,
+                            size_t len, const uint8_t sig[HS_ES256_SIG_LEN]);
+
+/*
+ * For the admin tool: generates a P-256 key pair in the PKCS#11 token labelled
+ * token_label (module loaded from the path module), logging in as the user
+ * with pin. Both halves get CKA_LABEL key_label; the private key is a token
+ * object, private, sensitive, not extractable, for signing only. *spki_der
+ * (malloc'd, freed by the caller with free()) gets the public key as a DER
+ * SubjectPublicKeyInfo, ready for a certificate request.
+ * HS_E_CONFLICT, before generating anything, when an object with key_label
+ * exists in the token; HS_E_KEY for a missing token or a refused PIN;
+ * HS_E_PKCS11 when the module fails (the CKR_ code is logged).
+ */
+hs_rc hs_p11_keygen(const char *module, const char *token_label, const char *pin,
+                    const char *key_label, uint8_t **spki_der, size_t *spki_len);
 
 #endif

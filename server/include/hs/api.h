@@ -1,0 +1,49 @@
+/*
+ * The versioned API (/v1/...) as a request handler that knows nothing of
+ * sockets (server/src/api/api.c): the HTTPS front hands it requests, tests and
+ * the fuzz target call it directly. Every answer a kiosk relies on is a JWS
+ * (application/jose, compact) signed by the signing service; errors are JSON
+ * with a stable code and messages in Chinese and English:
+ *   {"error":{"code":"nonce_used","message":"…","message_en":"…"}}
+ *
+ *   GET  /v1/health          liveness and storage (no client certificate needed on the ops port)
+ *   GET  /metrics            Prometheus text
+ *   GET  /v1/signing-cert    the signing certificate (PEM), for kiosks to pin
+ *   GET  /v1/jwks            the signing key as a JWK Set
+ *   POST /v1/nonces          {"purpose":"card-session"} -> signed {nonce, exp}
+ *   POST /v1/card-sessions   a welfare card's 9E evidence over a nonce -> signed session
+ *   GET  /v1/revocations     signed list of revoked card serials
+ *   POST /v1/staff-calls     {"reason":"…"} -> signed record (呼叫工作人员)
+ *   GET  /v1/staff-calls/ID  that record, signed
+ */
+#ifndef HS_API_H
+#define HS_API_H
+
+#include "hs/config.h"
+#include "hs/db.h"
+#include "hs/error.h"
+#include "hs/http.h"
+#include "hs/signer.h"
+
+#include <stdint.h>
+
+struct hs_api;
+
+struct hs_api_deps {
+    const struct hs_config *cfg; /* lives as long as the api */
+    struct hs_store *store;
+    struct hs_signer *signer;
+    /* The clock (unix seconds); NULL: time(). */
+    int64_t (*now)(void *ctx);
+    void *now_ctx;
+};
+
+hs_rc hs_api_new(const struct hs_api_deps *deps, struct hs_api **out);
+/* NULL is a no-op. */
+void hs_api_free(struct hs_api *api);
+/* Lets /metrics report the HTTPS front's counters (may stay unset). */
+void hs_api_set_http(struct hs_api *api, struct hs_http *http);
+/* An hs_http_handler: ctx is the struct hs_api. */
+void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_response *res);
+
+#endif

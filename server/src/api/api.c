@@ -1,0 +1,884 @@
+/* The /v1 API: routing, kiosk admission, JSON in, signed JWS out, errors with stable codes in
+ * Chinese and English. */
+#include "hs/api.h"
+
+#include "hs/audit.h"
+#include "hs/jws.h"
+#include "hs/registry.h"
+
+#include "cl/piv.h"
+
+#include "hm/log.h"
+#include "hm/util.h"
+
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- errors -------------------------------------------------------------- */
+
+/*
+ * Every error a kiosk or operator can see: a stable code, the HTTP status, and
+ * what to do next in Chinese (the default) and English.
+ */
+enum api_err {
+    ERR_NOT_FOUND,
+    ERR_METHOD,
+    ERR_CONTENT_TYPE,
+    ERR_BAD_JSON,
+    ERR_BAD_REQUEST,
+    ERR_TOO_LARGE,
+    ERR_NO_CLIENT_CERT,
+    ERR_KIOSK_UNKNOWN,
+    ERR_KIOSK_REVOKED,
+    ERR_NONCE_UNKNOWN,
+    ERR_NONCE_EXPIRED,
+    ERR_NONCE_USED,
+    ERR_NONCE_KIOSK,
+    ERR_CARD_NOT_GENUINE,
+    ERR_CARD_REVOKED,
+    ERR_CARD_UNKNOWN,
+    ERR_STORAGE,
+    ERR_INTERNAL,
+    ERR_COUNT
+};
+
+struct api_err_text {
+    const char *code;
+    int status;
+    const char *zh;
+    const char *en;
+};
+
+static const struct api_err_text err_texts[ERR_COUNT] = {
+    [ERR_NOT_FOUND] = { "not_found", 404, "没有这个服务地址。", "There is no such resource." },
+    [ERR_METHOD] = { "method_not_allowed", 405, "这个地址不接受这种请求方法。",
+                     "This resource does not accept that method." },
+    [ERR_CONTENT_TYPE] = { "unsupported_media_type", 415,
+                           "请求内容必须是 JSON（application/json）。",
+                           "The request body must be JSON (Content-Type: application/json)." },
+    [ERR_BAD_JSON] = { "bad_json", 400, "请求内容不是有效的 JSON。",
+                       "The request body is not valid JSON." },
+    [ERR_BAD_REQUEST] = { "bad_request", 400, "请求缺少必填项或格式不对。",
+                          "A required field is missing or has the wrong form." },
+    [ERR_TOO_LARGE] = { "too_large", 413, "请求内容太大。", "The request is too large." },
+    [ERR_NO_CLIENT_CERT] = { "client_certificate_required", 401,
+                             "这台终端没有出示证书，请联系管理员。",
+                             "This client presented no certificate; ask the administrator." },
+    [ERR_KIOSK_UNKNOWN] = { "kiosk_not_enrolled", 403, "这台终端尚未登记，请联系管理员登记。",
+                            "This kiosk is not enrolled; ask the administrator to enroll it." },
+    [ERR_KIOSK_REVOKED] = { "kiosk_revoked", 403, "这台终端已被停用，请联系管理员。",
+                            "This kiosk has been revoked; ask the administrator." },
+    [ERR_NONCE_UNKNOWN] = { "nonce_unknown", 409, "验证码无效，请重新刷卡。",
+                            "The challenge is not known; tap the card again." },
+    [ERR_NONCE_EXPIRED] = { "nonce_expired", 409, "验证码已过期，请重新刷卡。",
+                            "The challenge has expired; tap the card again." },
+    [ERR_NONCE_USED] = { "nonce_used", 409, "验证码已使用过，请重新刷卡。",
+                         "The challenge was used already; tap the card again." },
+    [ERR_NONCE_KIOSK] = { "nonce_other_kiosk", 409, "验证码不是发给这台终端的，请重新刷卡。",
+                          "The challenge was issued to another kiosk; tap the card again." },
+    [ERR_CARD_NOT_GENUINE] = { "card_not_genuine", 403,
+                               "这张卡未通过真伪校验，请到窗口找工作人员。",
+                               "The card did not pass the authenticity checks; see the staff." },
+    [ERR_CARD_REVOKED] = { "card_revoked", 403, "这张卡已挂失或注销，请到窗口找工作人员。",
+                           "The card has been reported lost or revoked; see the staff." },
+    [ERR_CARD_UNKNOWN] = { "card_not_registered", 403, "这张卡没有登记，请到窗口找工作人员。",
+                           "The card is not registered here; see the staff." },
+    [ERR_STORAGE] = { "storage_unavailable", 503, "系统暂时无法保存，请稍后再试或找工作人员。",
+                      "The server cannot store data right now; try again later or see the staff." },
+    [ERR_INTERNAL] = { "internal_error", 500, "系统内部错误，请找工作人员。",
+                       "Internal error; see the staff." },
+};
+
+/* ---- the api object ------------------------------------------------------ */
+
+#define KIOSK_CACHE_SLOTS 256
+#define KIOSK_CACHE_MS    2000 /* a revocation reaches a running server within this */
+
+struct kiosk_slot {
+    char sha256[65];
+    char id[64];
+    enum hs_kiosk_status status; /* 0: not enrolled */
+    uint64_t until_ms;
+};
+
+struct route_stats {
+    atomic_uint_fast64_t count;
+};
+
+enum route_id {
+    R_HEALTH,
+    R_METRICS,
+    R_SIGNING_CERT,
+    R_JWKS,
+    R_NONCES,
+    R_CARD_SESSIONS,
+    R_REVOCATIONS,
+    R_STAFF_CALLS,
+    R_STAFF_CALL,
+    R_OTHER,
+    R_COUNT
+};
+
+static const char *const route_names[R_COUNT] = {
+    "health",        "metrics",     "signing_cert", "jwks",       "nonces",
+    "card_sessions", "revocations", "staff_calls",  "staff_call", "other",
+};
+
+struct hs_api {
+    struct hs_api_deps d;
+    struct hs_http *http;
+    char *jwks;
+    pthread_mutex_t lock; /* the kiosk cache */
+    struct kiosk_slot cache[KIOSK_CACHE_SLOTS];
+    struct route_stats routes[R_COUNT];
+    atomic_uint_fast64_t errors[ERR_COUNT];
+};
+
+static int64_t api_now(const struct hs_api *api)
+{
+    return api->d.now ? api->d.now(api->d.now_ctx) : (int64_t)time(NULL);
+}
+
+hs_rc hs_api_new(const struct hs_api_deps *deps, struct hs_api **out)
+{
+    if (!deps || !deps->cfg || !deps->store || !deps->signer || !out)
+        return HS_E_INVALID_ARG;
+    struct hs_api *api = calloc(1, sizeof(*api));
+    if (!api)
+        return HS_E_NO_MEMORY;
+    api->d = *deps;
+    pthread_mutex_init(&api->lock, NULL);
+    hs_rc rc = hs_jwks(deps->signer, &api->jwks);
+    if (rc != HS_OK) {
+        hs_api_free(api);
+        return rc;
+    }
+    *out = api;
+    return HS_OK;
+}
+
+void hs_api_free(struct hs_api *api)
+{
+    if (!api)
+        return;
+    free(api->jwks);
+    pthread_mutex_destroy(&api->lock);
+    free(api);
+}
+
+void hs_api_set_http(struct hs_api *api, struct hs_http *http)
+{
+    if (api)
+        api->http = http;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void reply_error(struct hs_api *api, struct hs_http_response *res, enum api_err e,
+                        const char *detail)
+{
+    const struct api_err_text *t = &err_texts[e];
+    atomic_fetch_add(&api->errors[e], 1);
+    json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", t->code, "message", t->zh,
+                          "message_en", t->en);
+    if (j && detail && detail[0])
+        json_object_set_new(json_object_get(j, "error"), "detail", json_string(detail));
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    res->status = t->status;
+    res->content_type = "application/json; charset=utf-8";
+    hm_buf_reset(&res->body);
+    if (!s || !hm_buf_add_str(&res->body, s)) {
+        res->status = 500;
+        hm_buf_reset(&res->body);
+    }
+    free(s);
+}
+
+/* Signs payload (stealing the reference) and sends it as application/jose. */
+static void reply_signed(struct hs_api *api, struct hs_http_response *res, int status,
+                         const char *typ, json_t *payload)
+{
+    char *body = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(payload);
+    char *token = NULL;
+    if (!body ||
+        hs_jws_sign(api->d.signer, typ, (const uint8_t *)body, strlen(body), &token) != HS_OK) {
+        free(body);
+        reply_error(api, res, ERR_INTERNAL, "signing failed");
+        return;
+    }
+    free(body);
+    res->status = status;
+    res->content_type = "application/jose";
+    hm_buf_reset(&res->body);
+    if (!hm_buf_add_str(&res->body, token))
+        reply_error(api, res, ERR_INTERNAL, NULL);
+    free(token);
+}
+
+static void reply_text(struct hs_http_response *res, int status, const char *ctype,
+                       const char *text)
+{
+    res->status = status;
+    res->content_type = ctype;
+    hm_buf_reset(&res->body);
+    if (!hm_buf_add_str(&res->body, text))
+        res->status = 500;
+}
+
+static enum api_err err_of_rc(hs_rc rc)
+{
+    switch (rc) {
+    case HS_E_NONCE_UNKNOWN:
+        return ERR_NONCE_UNKNOWN;
+    case HS_E_NONCE_EXPIRED:
+        return ERR_NONCE_EXPIRED;
+    case HS_E_NONCE_USED:
+        return ERR_NONCE_USED;
+    case HS_E_NONCE_KIOSK:
+        return ERR_NONCE_KIOSK;
+    case HS_E_CARD_NOT_GENUINE:
+        return ERR_CARD_NOT_GENUINE;
+    case HS_E_CARD_REVOKED:
+        return ERR_CARD_REVOKED;
+    case HS_E_NOT_FOUND:
+        return ERR_NOT_FOUND;
+    case HS_E_DB:
+    case HS_E_DB_BUSY:
+        return ERR_STORAGE;
+    default:
+        return ERR_INTERNAL;
+    }
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* A JSON object body, or an error reply already made (NULL). */
+static json_t *json_body(struct hs_api *api, const struct hs_http_request *req,
+                         struct hs_http_response *res)
+{
+    const char *ct = req->content_type;
+    size_t n = strlen("application/json");
+    if (!ct || strncasecmp(ct, "application/json", n) != 0 ||
+        (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+        reply_error(api, res, ERR_CONTENT_TYPE, NULL);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        char detail[200];
+        snprintf(detail, sizeof(detail), "line %d column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
+        reply_error(api, res, ERR_BAD_JSON, detail);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        reply_error(api, res, ERR_BAD_JSON, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* A string member of at most max bytes, or NULL. */
+static const char *json_str(json_t *o, const char *key, size_t max)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+        return NULL;
+    const char *s = json_string_value(v);
+    return strlen(s) == json_string_length(v) ? s : NULL; /* no embedded NUL */
+}
+
+struct kiosk_ctx {
+    char id[64];
+};
+
+/*
+ * Admits the request's kiosk: its TLS certificate (already verified to the
+ * kiosk CA by the front) must be enrolled and active. Answers from a small
+ * cache, so a revocation takes effect within KIOSK_CACHE_MS.
+ */
+static bool admit_kiosk(struct hs_api *api, const struct hs_http_request *req,
+                        struct hs_http_response *res, struct kiosk_ctx *k)
+{
+    if (!req->peer || !req->peer->sha256[0]) {
+        reply_error(api, res, ERR_NO_CLIENT_CERT, NULL);
+        return false;
+    }
+    const char *fp = req->peer->sha256;
+    unsigned slot = 0;
+    for (const char *p = fp; *p; p++)
+        slot = slot * 31u + (unsigned char)*p;
+    slot %= KIOSK_CACHE_SLOTS;
+    uint64_t now = hm_now_ms();
+    struct kiosk_slot s;
+    pthread_mutex_lock(&api->lock);
+    s = api->cache[slot];
+    pthread_mutex_unlock(&api->lock);
+    if (strcmp(s.sha256, fp) != 0 || s.until_ms < now) {
+        struct hs_kiosk kiosk;
+        hs_rc rc = hs_kiosk_by_cert(api->d.store, fp, &kiosk);
+        if (rc != HS_OK && rc != HS_E_NOT_FOUND) {
+            reply_error(api, res, ERR_STORAGE, NULL);
+            return false;
+        }
+        memset(&s, 0, sizeof(s));
+        hm_strlcpy(s.sha256, fp, sizeof(s.sha256));
+        if (rc == HS_OK) {
+            hm_strlcpy(s.id, kiosk.id, sizeof(s.id));
+            s.status = kiosk.status;
+        }
+        s.until_ms = now + KIOSK_CACHE_MS;
+        pthread_mutex_lock(&api->lock);
+        api->cache[slot] = s;
+        pthread_mutex_unlock(&api->lock);
+    }
+    if (s.status == 0) {
+        hm_log_info("request %" PRIu64 ": certificate %.16s… (CN %s) is not an enrolled kiosk",
+                    req->id, fp, req->peer->subject_cn);
+        reply_error(api, res, ERR_KIOSK_UNKNOWN, NULL);
+        return false;
+    }
+    if (s.status != HS_KIOSK_ACTIVE) {
+        hm_log_info("request %" PRIu64 ": kiosk %s is revoked", req->id, s.id);
+        reply_error(api, res, ERR_KIOSK_REVOKED, NULL);
+        return false;
+    }
+    hm_strlcpy(k->id, s.id, sizeof(k->id));
+    return true;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static hs_rc health_probe(struct hs_conn *c, void *arg)
+{
+    (void)arg;
+    return hs_exec(c, "SELECT 1", NULL, 0, NULL);
+}
+
+static void h_health(struct hs_api *api, const struct hs_http_request *req,
+                     struct hs_http_response *res)
+{
+    (void)req;
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    bool db_ok = c && health_probe(c, NULL) == HS_OK;
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:i, s:s, s:I}", "status", db_ok ? "ok" : "degraded", "version",
+                  HUIMIN_VERSION, "storage",
+                  hs_store_backend(api->d.store) == HS_BACKEND_SQLITE ? "sqlite" : "postgres",
+                  "schema", hs_store_schema_version(api->d.store), "signer",
+                  hs_signer_kind(api->d.signer), "time", (json_int_t)api_now(api));
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    reply_text(res, db_ok ? 200 : 503, "application/json; charset=utf-8", s ? s : "{}");
+    free(s);
+}
+
+static void metric(struct hm_buf *b, const char *name, const char *type, const char *help,
+                   uint64_t v)
+{
+    hm_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type, name, v);
+}
+
+static void h_metrics(struct hs_api *api, const struct hs_http_request *req,
+                      struct hs_http_response *res)
+{
+    (void)req;
+    struct hm_buf *b = &res->body;
+    hm_buf_reset(b);
+    if (api->http) {
+        struct hs_http_stats hs;
+        hs_http_stats(api->http, &hs);
+        metric(b, "huimin_http_connections_total", "counter", "TLS connections accepted",
+               hs.connections);
+        metric(b, "huimin_http_tls_failures_total", "counter", "TLS handshakes that failed",
+               hs.tls_failures);
+        metric(b, "huimin_http_in_flight", "gauge", "requests being handled", hs.in_flight);
+        hm_buf_addf(b, "# HELP huimin_http_responses_total responses by status class\n"
+                       "# TYPE huimin_http_responses_total counter\n");
+        for (int i = 1; i <= 5; i++)
+            hm_buf_addf(b, "huimin_http_responses_total{class=\"%dxx\"} %" PRIu64 "\n", i,
+                        hs.status[i]);
+        static const char *const le[8] = { "0.001", "0.002", "0.005", "0.01",
+                                           "0.025", "0.05",  "0.1",   "0.25" };
+        hm_buf_addf(b, "# HELP huimin_http_request_duration_seconds request latency\n"
+                       "# TYPE huimin_http_request_duration_seconds histogram\n");
+        for (int i = 0; i < 8; i++)
+            hm_buf_addf(b, "huimin_http_request_duration_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
+                        le[i], hs.latency_le[i]);
+        hm_buf_addf(b,
+                    "huimin_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                    "huimin_http_request_duration_seconds_sum %.6f\n"
+                    "huimin_http_request_duration_seconds_count %" PRIu64 "\n",
+                    hs.requests, (double)hs.latency_us_sum / 1e6, hs.requests);
+    }
+    hm_buf_addf(b, "# HELP huimin_api_requests_total requests by route\n"
+                   "# TYPE huimin_api_requests_total counter\n");
+    for (int i = 0; i < R_COUNT; i++)
+        hm_buf_addf(b, "huimin_api_requests_total{route=\"%s\"} %" PRIu64 "\n", route_names[i],
+                    (uint64_t)atomic_load(&api->routes[i].count));
+    hm_buf_addf(b, "# HELP huimin_api_errors_total error answers by code\n"
+                   "# TYPE huimin_api_errors_total counter\n");
+    for (int i = 0; i < ERR_COUNT; i++)
+        hm_buf_addf(b, "huimin_api_errors_total{code=\"%s\"} %" PRIu64 "\n", err_texts[i].code,
+                    (uint64_t)atomic_load(&api->errors[i]));
+    metric(b, "huimin_signatures_total", "counter", "signatures made by the signing key",
+           hs_signer_count(api->d.signer));
+    struct hs_store_stats ss;
+    hs_store_stats(api->d.store, &ss);
+    metric(b, "huimin_storage_commits_total", "counter", "storage transactions committed",
+           ss.commits);
+    metric(b, "huimin_storage_writes_total", "counter", "write operations run", ss.writes);
+    metric(b, "huimin_storage_write_errors_total", "counter", "write operations that failed",
+           ss.write_errors);
+    hm_buf_addf(b,
+                "# HELP huimin_storage_commit_seconds_total time spent committing\n"
+                "# TYPE huimin_storage_commit_seconds_total counter\n"
+                "huimin_storage_commit_seconds_total %.6f\n",
+                (double)ss.commit_us_sum / 1e6);
+    res->status = 200;
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void h_signing_cert(struct hs_api *api, const struct hs_http_request *req,
+                           struct hs_http_response *res)
+{
+    (void)req;
+    reply_text(res, 200, "application/x-pem-file", hs_signer_cert_pem(api->d.signer));
+}
+
+static void h_jwks(struct hs_api *api, const struct hs_http_request *req,
+                   struct hs_http_response *res)
+{
+    (void)req;
+    reply_text(res, 200, "application/jwk-set+json", api->jwks);
+}
+
+/* The purposes a kiosk may ask a challenge for. */
+static bool purpose_known(const char *p)
+{
+    static const char *const known[] = { "card-session", "id-card", "confirm" };
+    for (size_t i = 0; i < HM_ARRAY_SIZE(known); i++)
+        if (strcmp(p, known[i]) == 0)
+            return true;
+    return false;
+}
+
+static void h_nonces(struct hs_api *api, const struct hs_http_request *req,
+                     struct hs_http_response *res, const struct kiosk_ctx *k)
+{
+    json_t *body = json_body(api, req, res);
+    if (!body)
+        return;
+    const char *purpose = json_str(body, "purpose", 32);
+    if (!purpose || !purpose_known(purpose)) {
+        json_decref(body);
+        reply_error(api, res, ERR_BAD_REQUEST,
+                    "purpose must be \"card-session\", \"id-card\" or \"confirm\"");
+        return;
+    }
+    char nonce[HS_NONCE_TEXT];
+    int64_t now = api_now(api), exp = 0;
+    hs_rc rc =
+        hs_nonce_issue(api->d.store, k->id, purpose, api->d.cfg->nonce_ttl_s, now, nonce, &exp);
+    if (rc != HS_OK) {
+        json_decref(body);
+        reply_error(api, res, err_of_rc(rc), NULL);
+        return;
+    }
+    json_t *p = json_pack("{s:s, s:s, s:s, s:I, s:I}", "nonce", nonce, "purpose", purpose, "kiosk",
+                          k->id, "iat", (json_int_t)now, "exp", (json_int_t)exp);
+    json_decref(body);
+    reply_signed(api, res, 201, "huimin-nonce", p);
+}
+
+/* Decodes a base64url member into out; false when missing or malformed. */
+static bool json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len,
+                     bool optional)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        *len = 0;
+        return optional;
+    }
+    if (!json_is_string(v) || json_string_length(v) > HS_B64URL_LEN(cap))
+        return false;
+    return hs_b64url_decode(json_string_value(v), json_string_length(v), out, cap, len) == HS_OK;
+}
+
+/* The serial number of a DER certificate in decimal, as the card registry keys it. */
+static hs_rc cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
+    char *dec = bn ? BN_bn2dec(bn) : NULL;
+    hs_rc rc = dec && hm_strlcpy(out, dec, cap) < cap ? HS_OK : HS_E_MALFORMED;
+    OPENSSL_free(dec);
+    BN_free(bn);
+    X509_free(x);
+    return rc;
+}
+
+struct session_write {
+    const char *nonce, *kiosk;
+    char id[HS_NONCE_TEXT];
+    const struct hs_card *card;
+    int64_t now, exp;
+};
+
+/* Consumes the nonce and opens the session in one transaction: both or neither. */
+static hs_rc session_fn(struct hs_conn *c, void *arg)
+{
+    struct session_write *a = arg;
+    hs_rc rc = hs_nonce_consume_in(c, a->nonce, a->kiosk, "card-session", a->now);
+    if (rc != HS_OK)
+        return rc;
+    const struct hs_val p[] = { hs_text(a->id),
+                                hs_text(a->kiosk),
+                                hs_text(a->card->cert_serial),
+                                hs_text(a->card->welfare_no),
+                                hs_int(a->now),
+                                hs_int(a->exp) };
+    rc = hs_exec(c,
+                 "INSERT INTO card_sessions (id, kiosk_id, cert_serial, welfare_no, created_at, "
+                 "expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                 p, 6, NULL);
+    if (rc != HS_OK)
+        return rc;
+    char actor[80];
+    snprintf(actor, sizeof(actor), "kiosk:%s", a->kiosk);
+    struct hs_audit_rec rec = { .actor = actor,
+                                .action = "card.session",
+                                .subject = a->card->cert_serial,
+                                .detail = "",
+                                .at = a->now };
+    return hs_audit_append(c, &rec, NULL);
+}
+
+static void h_card_sessions(struct hs_api *api, const struct hs_http_request *req,
+                            struct hs_http_response *res, const struct kiosk_ctx *k)
+{
+    struct cl_piv_evidence *ev = NULL;
+    json_t *body = json_body(api, req, res);
+    if (!body)
+        return;
+    const char *nonce = json_str(body, "nonce", HS_NONCE_TEXT - 1);
+    json_t *card = json_object_get(body, "card");
+    ev = calloc(1, sizeof(*ev));
+    if (!ev) {
+        reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    json_t *alg = json_object_get(card, "alg");
+    if (!nonce || !json_is_object(card) || !json_is_integer(alg) ||
+        !json_b64(card, "cert", ev->cert, sizeof(ev->cert), &ev->cert_len, false) ||
+        !json_b64(card, "chuid", ev->chuid, sizeof(ev->chuid), &ev->chuid_len, true) ||
+        !json_b64(card, "signature", ev->sig, sizeof(ev->sig), &ev->sig_len, false) ||
+        json_integer_value(alg) < 0 || json_integer_value(alg) > 255) {
+        reply_error(api, res, ERR_BAD_REQUEST,
+                    "need nonce and card {cert, signature, alg, chuid?} in base64url");
+        goto out;
+    }
+    ev->alg = (uint8_t)json_integer_value(alg);
+    /* The card signed the nonce as the kiosk received it (its text). */
+    ev->challenge_len = strlen(nonce);
+    memcpy(ev->challenge, nonce, ev->challenge_len);
+
+    /* Every check again, here: the kiosk's word is not enough. */
+    struct cl_piv_trust trust = {
+        .ca_file = api->d.cfg->issuer_ca,
+        .crl_file = api->d.cfg->issuer_crl[0] ? api->d.cfg->issuer_crl : NULL,
+        .now = api_now(api),
+    };
+    struct cl_verdict verdict;
+    cl_rc crc = cl_piv_verify(&trust, ev, &verdict);
+    if (crc != CL_OK || !cl_piv_genuine(&verdict)) {
+        const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
+        char detail[CL_CHECK_REASON_MAX + 64];
+        snprintf(detail, sizeof(detail), "%s: %s", f ? f->name : "verify",
+                 f ? f->reason : cl_strerror(crc));
+        hm_log_info("kiosk %s: card refused: %s", k->id, detail);
+        const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
+        reply_error(api, res,
+                    crc == CL_OK && rev && rev->state == CL_CHECK_FAILED ? ERR_CARD_REVOKED
+                                                                         : ERR_CARD_NOT_GENUINE,
+                    detail);
+        goto out;
+    }
+    /* The registry has the last word on revocation (a lost card is revoked there first). */
+    char name[128], welfare_no[32];
+    if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
+                           sizeof(welfare_no)) != CL_OK) {
+        reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate names no holder");
+        goto out;
+    }
+    char serial[64];
+    if (cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
+        reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
+        goto out;
+    }
+    struct hs_card reg;
+    hs_rc rc = hs_card_by_serial(api->d.store, serial, &reg);
+    if (rc == HS_E_NOT_FOUND) {
+        reply_error(api, res, ERR_CARD_UNKNOWN, NULL);
+        goto out;
+    }
+    if (rc != HS_OK) {
+        reply_error(api, res, ERR_STORAGE, NULL);
+        goto out;
+    }
+    if (reg.status != HS_CARD_ACTIVE) {
+        reply_error(api, res, ERR_CARD_REVOKED, NULL);
+        goto out;
+    }
+    if (strcmp(reg.welfare_no, welfare_no) != 0) {
+        reply_error(api, res, ERR_CARD_NOT_GENUINE,
+                    "the certificate's welfare number differs from the registry's");
+        goto out;
+    }
+
+    struct session_write w = { .nonce = nonce, .kiosk = k->id, .card = &reg };
+    uint8_t raw[HS_NONCE_BYTES];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    hs_b64url_encode(raw, sizeof(raw), w.id);
+    w.now = api_now(api);
+    w.exp = w.now + api->d.cfg->session_ttl_s;
+    rc = hs_store_write(api->d.store, session_fn, &w);
+    if (rc != HS_OK) {
+        reply_error(api, res, err_of_rc(rc), NULL);
+        goto out;
+    }
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "session", w.id, "kiosk", k->id,
+                          "welfare_no", reg.welfare_no, "holder", reg.holder, "card_serial",
+                          reg.cert_serial, "iat", (json_int_t)w.now, "exp", (json_int_t)w.exp);
+    reply_signed(api, res, 201, "huimin-card-session", p);
+out:
+    if (ev)
+        hm_wipe(ev, sizeof(*ev));
+    free(ev);
+    json_decref(body);
+}
+
+static void h_revocations(struct hs_api *api, const struct hs_http_request *req,
+                          struct hs_http_response *res, const struct kiosk_ctx *k)
+{
+    (void)req;
+    (void)k;
+    char **serials = NULL;
+    size_t n = 0;
+    hs_rc rc = hs_card_revoked_list(api->d.store, &serials, &n);
+    if (rc != HS_OK) {
+        reply_error(api, res, err_of_rc(rc), NULL);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_string(serials[i]));
+    hs_strv_free(serials, n);
+    int64_t now = api_now(api);
+    json_t *p = json_pack("{s:o, s:I, s:I}", "revoked", list, "iat", (json_int_t)now, "exp",
+                          (json_int_t)(now + 3600));
+    reply_signed(api, res, 200, "huimin-revocations", p);
+}
+
+struct staff_call_write {
+    char id[HS_NONCE_TEXT];
+    const char *kiosk, *reason;
+    int64_t now;
+};
+
+static hs_rc staff_call_fn(struct hs_conn *c, void *arg)
+{
+    const struct staff_call_write *a = arg;
+    const struct hs_val p[] = { hs_text(a->id), hs_text(a->kiosk), hs_int(a->now),
+                                hs_text(a->reason), hs_int(1) };
+    hs_rc rc = hs_exec(c,
+                       "INSERT INTO staff_calls (id, kiosk_id, created_at, reason, status) VALUES "
+                       "($1, $2, $3, $4, $5)",
+                       p, 5, NULL);
+    if (rc != HS_OK)
+        return rc;
+    char actor[80];
+    snprintf(actor, sizeof(actor), "kiosk:%s", a->kiosk);
+    struct hs_audit_rec rec = {
+        .actor = actor, .action = "staff.call", .subject = a->id, .detail = "", .at = a->now
+    };
+    return hs_audit_append(c, &rec, NULL);
+}
+
+static json_t *staff_call_json(const char *id, const char *kiosk, int64_t at, const char *reason,
+                               int status)
+{
+    return json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", id, "kiosk", kiosk, "created_at",
+                     (json_int_t)at, "reason", reason, "status", status == 1 ? "open" : "closed");
+}
+
+static void h_staff_calls(struct hs_api *api, const struct hs_http_request *req,
+                          struct hs_http_response *res, const struct kiosk_ctx *k)
+{
+    json_t *body = json_body(api, req, res);
+    if (!body)
+        return;
+    const char *reason = json_str(body, "reason", 200);
+    if (!reason) {
+        json_decref(body);
+        reply_error(api, res, ERR_BAD_REQUEST, "reason: a text of 1 to 200 bytes");
+        return;
+    }
+    struct staff_call_write w = { .kiosk = k->id, .reason = reason, .now = api_now(api) };
+    uint8_t raw[16];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        json_decref(body);
+        reply_error(api, res, ERR_INTERNAL, NULL);
+        return;
+    }
+    hs_b64url_encode(raw, sizeof(raw), w.id);
+    hs_rc rc = hs_store_write(api->d.store, staff_call_fn, &w);
+    if (rc != HS_OK) {
+        json_decref(body);
+        reply_error(api, res, err_of_rc(rc), NULL);
+        return;
+    }
+    json_t *p = staff_call_json(w.id, k->id, w.now, reason, 1);
+    json_decref(body);
+    reply_signed(api, res, 201, "huimin-staff-call", p);
+}
+
+static void h_staff_call(struct hs_api *api, const struct hs_http_request *req,
+                         struct hs_http_response *res, const struct kiosk_ctx *k, const char *id)
+{
+    (void)req;
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    if (!c) {
+        reply_error(api, res, ERR_STORAGE, NULL);
+        return;
+    }
+    const struct hs_val p[] = { hs_text(id), hs_text(k->id) };
+    struct hs_rows *r = NULL;
+    hs_rc rc = hs_exec(c,
+                       "SELECT id, kiosk_id, created_at, reason, status FROM staff_calls WHERE "
+                       "id = $1 AND kiosk_id = $2",
+                       p, 2, &r);
+    if (rc != HS_OK) {
+        reply_error(api, res, ERR_STORAGE, NULL);
+        return;
+    }
+    if (hs_rows_count(r) == 0) {
+        hs_rows_free(r);
+        reply_error(api, res, ERR_NOT_FOUND, NULL);
+        return;
+    }
+    json_t *j = staff_call_json(hs_rows_text(r, 0, 0), hs_rows_text(r, 0, 1), hs_rows_int(r, 0, 2),
+                                hs_rows_text(r, 0, 3), (int)hs_rows_int(r, 0, 4));
+    hs_rows_free(r);
+    reply_signed(api, res, 200, "huimin-staff-call", j);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static bool is_method(const struct hs_http_request *req, const char *m)
+{
+    return strcmp(req->method, m) == 0;
+}
+
+void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_response *res)
+{
+    struct hs_api *api = ctx;
+    const char *path = req->path ? req->path : "";
+    enum route_id route = R_OTHER;
+    static const char staff_prefix[] = "/v1/staff-calls/";
+    const size_t sp = sizeof(staff_prefix) - 1;
+
+    if (strcmp(path, "/v1/health") == 0)
+        route = R_HEALTH;
+    else if (strcmp(path, "/metrics") == 0)
+        route = R_METRICS;
+    else if (strcmp(path, "/v1/signing-cert") == 0)
+        route = R_SIGNING_CERT;
+    else if (strcmp(path, "/v1/jwks") == 0)
+        route = R_JWKS;
+    else if (strcmp(path, "/v1/nonces") == 0)
+        route = R_NONCES;
+    else if (strcmp(path, "/v1/card-sessions") == 0)
+        route = R_CARD_SESSIONS;
+    else if (strcmp(path, "/v1/revocations") == 0)
+        route = R_REVOCATIONS;
+    else if (strcmp(path, "/v1/staff-calls") == 0)
+        route = R_STAFF_CALLS;
+    else if (strncmp(path, staff_prefix, sp) == 0 && path[sp] && strlen(path + sp) < 64 &&
+             !strchr(path + sp, '/'))
+        route = R_STAFF_CALL;
+    atomic_fetch_add(&api->routes[route].count, 1);
+
+    if (route == R_OTHER) {
+        reply_error(api, res, ERR_NOT_FOUND, NULL);
+        return;
+    }
+    bool post = route == R_NONCES || route == R_CARD_SESSIONS || route == R_STAFF_CALLS;
+    if (post ? !is_method(req, "POST") : !(is_method(req, "GET") || is_method(req, "HEAD"))) {
+        reply_error(api, res, ERR_METHOD, post ? "use POST" : "use GET");
+        if (res->nheaders < HS_HTTP_MAX_EXTRA_HEADERS) {
+            res->header_name[res->nheaders] = "Allow";
+            hm_strlcpy(res->header_value[res->nheaders], post ? "POST" : "GET, HEAD",
+                       sizeof(res->header_value[0]));
+            res->nheaders++;
+        }
+        return;
+    }
+    /* Health and metrics are for monitoring: the ops listener has no TLS. */
+    if (route == R_HEALTH) {
+        h_health(api, req, res);
+        return;
+    }
+    if (route == R_METRICS) {
+        h_metrics(api, req, res);
+        return;
+    }
+    struct kiosk_ctx k;
+    if (!admit_kiosk(api, req, res, &k))
+        return;
+    switch (route) {
+    case R_SIGNING_CERT:
+        h_signing_cert(api, req, res);
+        break;
+    case R_JWKS:
+        h_jwks(api, req, res);
+        break;
+    case R_NONCES:
+        h_nonces(api, req, res, &k);
+        break;
+    case R_CARD_SESSIONS:
+        h_card_sessions(api, req, res, &k);
+        break;
+    case R_REVOCATIONS:
+        h_revocations(api, req, res, &k);
+        break;
+    case R_STAFF_CALLS:
+        h_staff_calls(api, req, res, &k);
+        break;
+    case R_STAFF_CALL:
+        h_staff_call(api, req, res, &k, path + sp);
+        break;
+    default:
+        reply_error(api, res, ERR_NOT_FOUND, NULL);
+        break;
+    }
+}
