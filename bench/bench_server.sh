@@ -58,7 +58,7 @@ run_backend() {
         if [ -n "$SERVER_PID" ]; then
             kill -TERM "$SERVER_PID" 2>/dev/null
             i=0
-            while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 50 ]; do
+            while kill -0 "$SERVER_PID" 2>/dev/null && [ "$i" -lt 50 ]; do
                 sleep 0.1
                 i=$((i + 1))
             done
@@ -185,7 +185,11 @@ overall=0
 # Each backend is bounded on its own (set-up, two runs, stop): well under 2 minutes in all.
 timeout -k 5 $((2 * DURATION + 30)) sh "$SELF" --run sqlite "$BIN"
 st=$?
-[ $st -eq 0 ] || overall=$st
+case $st in
+0) ;;
+124 | 137) echo "sqlite: timed out"; overall=1 ;;
+*) overall=$st ;;
+esac
 if [ -f "$SRC/scripts/pg-harness.sh" ]; then
     timeout -k 5 $((2 * DURATION + 40)) sh "$SRC/scripts/pg-harness.sh" -- sh "$SELF" --run postgres "$BIN"
     st=$?

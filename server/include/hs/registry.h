@@ -39,6 +39,8 @@ hs_rc hs_kiosk_enroll(struct hs_store *st, const struct hs_kiosk *k, const char 
 /* HS_E_NOT_FOUND for an unknown certificate. */
 hs_rc hs_kiosk_by_cert(struct hs_store *st, const char *cert_sha256, struct hs_kiosk *out);
 hs_rc hs_kiosk_by_id(struct hs_store *st, const char *id, struct hs_kiosk *out);
+/* Every kiosk, by id; *out malloc'd (free()), *n entries. */
+hs_rc hs_kiosk_list(struct hs_store *st, struct hs_kiosk **out, size_t *n);
 /* HS_E_NOT_FOUND for an unknown id; revoking twice is HS_OK. */
 hs_rc hs_kiosk_revoke(struct hs_store *st, const char *id, const char *reason, const char *actor,
                       int64_t now);

@@ -17,17 +17,17 @@
 
 /* ---- kiosks -------------------------------------------------------------- */
 
-static void kiosk_from_row(const struct hs_rows *r, struct hs_kiosk *k)
+static void kiosk_from_row(const struct hs_rows *r, int row, struct hs_kiosk *k)
 {
     memset(k, 0, sizeof(*k));
-    hm_strlcpy(k->id, hs_rows_text(r, 0, 0), sizeof(k->id));
-    hm_strlcpy(k->name, hs_rows_text(r, 0, 1), sizeof(k->name));
-    hm_strlcpy(k->office, hs_rows_text(r, 0, 2), sizeof(k->office));
-    hm_strlcpy(k->cert_sha256, hs_rows_text(r, 0, 3), sizeof(k->cert_sha256));
-    hm_strlcpy(k->cert_serial, hs_rows_text(r, 0, 4), sizeof(k->cert_serial));
-    k->status = (enum hs_kiosk_status)hs_rows_int(r, 0, 5);
-    k->enrolled_at = hs_rows_int(r, 0, 6);
-    k->revoked_at = hs_rows_int(r, 0, 7);
+    hm_strlcpy(k->id, hs_rows_text(r, row, 0), sizeof(k->id));
+    hm_strlcpy(k->name, hs_rows_text(r, row, 1), sizeof(k->name));
+    hm_strlcpy(k->office, hs_rows_text(r, row, 2), sizeof(k->office));
+    hm_strlcpy(k->cert_sha256, hs_rows_text(r, row, 3), sizeof(k->cert_sha256));
+    hm_strlcpy(k->cert_serial, hs_rows_text(r, row, 4), sizeof(k->cert_serial));
+    k->status = (enum hs_kiosk_status)hs_rows_int(r, row, 5);
+    k->enrolled_at = hs_rows_int(r, row, 6);
+    k->revoked_at = hs_rows_int(r, row, 7);
 }
 
 struct kiosk_enroll {
@@ -95,7 +95,7 @@ static hs_rc kiosk_query(struct hs_store *st, const char *sql, const char *key,
         if (hs_rows_count(r) == 0)
             rc = HS_E_NOT_FOUND;
         else if (out)
-            kiosk_from_row(r, out);
+            kiosk_from_row(r, 0, out);
     }
     hs_rows_free(r);
     return rc;
@@ -119,6 +119,36 @@ hs_rc hs_kiosk_by_id(struct hs_store *st, const char *id, struct hs_kiosk *out)
                        "SELECT id, name, office, cert_sha256, cert_serial, status, enrolled_at, "
                        "revoked_at FROM kiosks WHERE id = $1",
                        id, out);
+}
+
+hs_rc hs_kiosk_list(struct hs_store *st, struct hs_kiosk **out, size_t *n)
+{
+    if (!st || !out || !n)
+        return HS_E_INVALID_ARG;
+    *out = NULL;
+    *n = 0;
+    struct hs_conn *c = hs_store_reader(st);
+    if (!c)
+        return HS_E_DB;
+    struct hs_rows *r = NULL;
+    hs_rc rc = hs_exec(c,
+                       "SELECT id, name, office, cert_sha256, cert_serial, status, enrolled_at, "
+                       "revoked_at FROM kiosks ORDER BY id",
+                       NULL, 0, &r);
+    if (rc != HS_OK)
+        return rc;
+    int count = hs_rows_count(r);
+    struct hs_kiosk *v = calloc(count > 0 ? (size_t)count : 1, sizeof(*v));
+    if (!v) {
+        hs_rows_free(r);
+        return HS_E_NO_MEMORY;
+    }
+    for (int i = 0; i < count; i++)
+        kiosk_from_row(r, i, &v[i]);
+    hs_rows_free(r);
+    *out = v;
+    *n = (size_t)count;
+    return HS_OK;
 }
 
 struct revoke_args {

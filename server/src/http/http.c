@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1065,8 +1066,14 @@ static hs_rc listen_socket(const char *addr, int *port, bool reuseport, int *fd_
     fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
     if (fd < 0)
         goto out_err;
-    /* SO_REUSEPORT groups only sockets of the same user: another user cannot join. */
+    /*
+     * SO_REUSEPORT groups only sockets of the same user: another user cannot
+     * join. TCP_NODELAY (inherited by accepted sockets on Linux): a reply goes
+     * out as a header record and a body record, and Nagle would hold the body
+     * until the client's delayed ACK, some 40 ms a request.
+     */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
