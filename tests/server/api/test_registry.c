@@ -138,6 +138,16 @@ static void test_kiosks(void **state)
     assert_int_equal(hs_kiosk_by_id(f->st, "kiosk-a", &k), HS_OK);
     assert_int_equal(k.revoked_at, 1002); /* the first revocation stands */
     assert_int_equal(hs_kiosk_revoke(f->st, "kiosk-zzz", NULL, "admin:test", 1003), HS_E_NOT_FOUND);
+    enroll(f, "kiosk-0", '0');
+    struct hs_kiosk *all = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_kiosk_list(f->st, &all, &n), HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(all[0].id, "kiosk-0");
+    assert_int_equal(all[0].status, HS_KIOSK_ACTIVE);
+    assert_string_equal(all[1].id, "kiosk-a");
+    assert_int_equal(all[1].status, HS_KIOSK_REVOKED);
+    free(all);
     /* two enrollments and a revocation audited, the repeated revoke not. */
     struct hs_audit_report rep;
     assert_int_equal(hs_audit_verify(f->st, f->cert, f->cert_len, &rep), HS_OK);
