@@ -123,16 +123,17 @@ static char *join3(const char *a, const char *b, const char *c)
     return t;
 }
 
-/* Splits a token into malloc'd parts. */
+/* Splits a token into malloc'd parts (offsets, not pointers: GCC's -O3
+ * dangling-pointer analysis misreads pointers into a buffer freed later). */
 static void split3(const char *token, char **h, char **p, char **s)
 {
-    const char *d1 = strchr(token, '.');
-    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-
-    assert_non_null(d2);
-    *h = strndup(token, (size_t)(d1 - token));
-    *p = strndup(d1 + 1, (size_t)(d2 - d1 - 1));
-    *s = strdup(d2 + 1);
+    size_t n1 = strcspn(token, ".");
+    assert_int_equal(token[n1], '.');
+    size_t n2 = strcspn(token + n1 + 1, ".");
+    assert_int_equal(token[n1 + 1 + n2], '.');
+    *h = strndup(token, n1);
+    *p = strndup(token + n1 + 1, n2);
+    *s = strdup(token + n1 + 2 + n2);
 }
 
 /* A token with any header, signed properly by the fixture's key through
