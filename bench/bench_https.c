@@ -699,7 +699,10 @@ static void conn_drive(struct conn *c)
                 return;
             }
             if (run->host_is_name) {
-                if (SSL_set_tlsext_host_name(c->ssl, run->host) != 1 ||
+                /* A writable copy: the SNI macro casts away const (-Wcast-qual). */
+                char sni[sizeof(run->host)];
+                memcpy(sni, run->host, sizeof(sni));
+                if (SSL_set_tlsext_host_name(c->ssl, sni) != 1 ||
                     SSL_set1_host(c->ssl, run->host) != 1) {
                     conn_fail(c, E_TLS, "SSL_set1_host");
                     return;

@@ -201,7 +201,8 @@ int main(int argc, char **argv)
         return 2;
     }
     cmd = argv[1];
-    for (int i = 2; i < argc; i++) {
+    /* Options come in pairs: --name value. */
+    for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char **slot = NULL;
 
@@ -228,7 +229,6 @@ int main(int argc, char **argv)
             return 2;
         }
         *slot = v;
-        i++;
     }
     if (strcmp(cmd, "sign") == 0)
         return cmd_sign(&o);
