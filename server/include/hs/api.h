@@ -6,10 +6,12 @@
  * with a stable code and messages in Chinese and English:
  *   {"error":{"code":"nonce_used","message":"…","message_en":"…"}}
  *
- *   GET  /v1/health          liveness and storage (no client certificate needed on the ops port)
+ *   GET  /v1/health          liveness and storage
+ * Health, metrics, the certificate and the JWKS need no enrolled kiosk (and
+ * are served on the ops listener too); everything else does.
  *   GET  /metrics            Prometheus text
- *   GET  /v1/signing-cert    the signing certificate (PEM), for kiosks to pin
- *   GET  /v1/jwks            the signing key as a JWK Set
+ *   GET  /v1/signing-cert    the signing certificate (PEM), for kiosks to pin (public)
+ *   GET  /v1/jwks            the signing key as a JWK Set (public)
  *   POST /v1/nonces          {"purpose":"card-session"} -> signed {nonce, exp}
  *   POST /v1/card-sessions   a welfare card's 9E evidence over a nonce -> signed session
  *   GET  /v1/revocations     signed list of revoked card serials

@@ -843,13 +843,22 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
         }
         return;
     }
-    /* Health and metrics are for monitoring: the ops listener has no TLS. */
+    /* Health and metrics are for monitoring (the ops listener has no TLS). */
     if (route == R_HEALTH) {
         h_health(api, req, res);
         return;
     }
     if (route == R_METRICS) {
         h_metrics(api, req, res);
+        return;
+    }
+    /* The signing certificate and JWKS are public: anyone may verify a receipt. */
+    if (route == R_SIGNING_CERT) {
+        h_signing_cert(api, req, res);
+        return;
+    }
+    if (route == R_JWKS) {
+        h_jwks(api, req, res);
         return;
     }
     struct kiosk_ctx k;

@@ -90,7 +90,7 @@ curl -sS --max-time 10 --cacert "$D/kiosks/kiosk-a/server-ca.pem" --cert "$O/k.p
 st=$?
 [ $st -ne 0 ] || fail "a certificate from another CA was served"
 echo "certificate from another CA: refused (curl exit $st)"
-out=$(kcurl "$D" kiosk-r "$URL/v1/jwks")
+out=$(kcurl "$D" kiosk-r "$URL/v1/revocations")
 echo "$out" | tail -1 | grep -q "^HTTP 403" || fail "revoked kiosk not refused: $out"
 echo "$out" | grep -q '"code":"kiosk_revoked"' || fail "revoked kiosk: no kiosk_revoked code: $out"
 echo "$out" | grep -q '终端已被停用' || fail "revoked kiosk: no Chinese message: $out"
@@ -105,6 +105,8 @@ fp_pin=$(openssl x509 -in "$SIGNING" -noout -fingerprint -sha256)
 [ "$fp_pub" = "$fp_pin" ] || fail "the published signing certificate differs from the one the kiosk pins"
 out=$(kcurl "$D" kiosk-a "$URL/v1/jwks")
 echo "$out" | grep -q '"kty":"EC"' || fail "jwks: $out"
+out=$(kcurl "$D" kiosk-r "$URL/v1/jwks")
+echo "$out" | grep -q '"kty":"EC"' || fail "the JWKS is not public: $out"
 
 nonce_for() { # nonce_for KIOSK -> prints the nonce; checks the signed answer
     r=$(kcurl "$D" "$1" -X POST -H 'Content-Type: application/json' \
@@ -224,7 +226,7 @@ echo "slow client: cut off after the read timeout while others were served"
 # A kiosk revoked while the server runs is refused within seconds.
 "$ADMIN" revoke-kiosk --dir "$D" --id kiosk-b >/dev/null || fail "revoke kiosk-b"
 sleep 2.5
-out=$(kcurl "$D" kiosk-b "$URL/v1/jwks")
+out=$(kcurl "$D" kiosk-b "$URL/v1/revocations")
 echo "$out" | grep -q '"code":"kiosk_revoked"' || fail "a kiosk revoked at run time was served: $out"
 echo "kiosk revoked at run time: refused"
 
@@ -235,7 +237,12 @@ out=$(curl -sS --max-time 10 "http://127.0.0.1:$OPS/metrics") || fail "metrics"
 echo "$out" | grep -q '^huimin_signatures_total [1-9]' || fail "metrics: no signature count"
 echo "$out" | grep -q '^huimin_storage_commits_total [1-9]' || fail "metrics: no commit count"
 echo "$out" | grep -q 'huimin_api_errors_total{code="nonce_used"} 1' || fail "metrics: nonce_used"
-echo "health and Prometheus metrics on the ops listener"
+out=$(curl -sS --max-time 10 "http://127.0.0.1:$OPS/v1/signing-cert") || fail "signing-cert on ops"
+echo "$out" | openssl x509 -noout 2>/dev/null || fail "signing-cert on the ops listener: $out"
+out=$(curl -sS --max-time 10 "http://127.0.0.1:$OPS/v1/nonces" -X POST -H 'Content-Type: application/json' \
+    -d '{"purpose":"card-session"}')
+echo "$out" | grep -q '"code":"client_certificate_required"' || fail "nonces without TLS: $out"
+echo "health, Prometheus metrics and the signing certificate on the ops listener; nothing else"
 grep -q "$n1" "$D/server.log" && fail "a nonce reached the log"
 
 stop_server
