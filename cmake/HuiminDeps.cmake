@@ -17,3 +17,13 @@ pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(P11KIT REQUIRED IMPORTED_TARGET p11-kit-1)
 pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
+
+# libcsv (libcsv-dev) ships no pkg-config file: find its header and library
+# and wrap them in an imported target.
+find_path(LIBCSV_INCLUDE_DIR csv.h REQUIRED)
+find_library(LIBCSV_LIBRARY NAMES csv REQUIRED)
+if(NOT TARGET Huimin::csv)
+  add_library(Huimin::csv UNKNOWN IMPORTED)
+  set_target_properties(Huimin::csv PROPERTIES IMPORTED_LOCATION "${LIBCSV_LIBRARY}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${LIBCSV_INCLUDE_DIR}")
+endif()

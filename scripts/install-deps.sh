@@ -32,6 +32,7 @@ curl
 libsqlite3-dev
 sqlite3
 libpq-dev
+libcsv-dev
 postgresql
 libp11-kit-dev
 softhsm2

@@ -1,5 +1,5 @@
 /* huimin-admin: the operator's tool that creates a deployment (configuration, PKI, database),
- * enrolls and revokes kiosks, and checks the audit log. */
+ * enrolls and revokes kiosks, imports benefit data from CSV, and checks the audit log. */
 #include "deploy_pki.h"
 
 #include "hm/log.h"
@@ -7,6 +7,7 @@
 #include "hs/audit.h"
 #include "hs/config.h"
 #include "hs/db.h"
+#include "hs/import.h"
 #include "hs/registry.h"
 #include "hs/seal.h"
 #include "hs/signer.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@ enum {
     EXIT_OK = 0,
     EXIT_USAGE = 1,
     EXIT_UNUSABLE = 2, /* the deployment or its database cannot be used */
-    EXIT_REFUSED = 3,  /* it exists already, or there is no such kiosk */
+    EXIT_REFUSED = 3,  /* it exists already, there is no such kiosk, or an import has bad rows */
     EXIT_BROKEN = 4,   /* the audit log does not verify */
 };
 
@@ -52,6 +54,8 @@ static void usage(FILE *f)
                "  huimin-admin enroll-kiosk --dir DIR --id ID --name NAME --office OFFICE\n"
                "      issue a kiosk's client certificate into DIR/kiosks/ID/ (kiosk.pem,\n"
                "      kiosk.key, server-ca.pem, signing.pem) and register the kiosk\n"
+               "  huimin-admin kiosks --dir DIR\n"
+               "      list the enrolled kiosks and whether each is active or revoked\n"
                "  huimin-admin revoke-kiosk --dir DIR --id ID [--reason TEXT]\n"
                "      revoke a kiosk: its certificate is no longer accepted\n"
                "  huimin-admin register-card --dir DIR --cert CARD.pem [--puk-stdin]\n"
@@ -61,10 +65,18 @@ static void usage(FILE *f)
                "  huimin-admin revoke-card --dir DIR --serial N [--reason TEXT]\n"
                "      revoke a card (lost, stolen, replaced): kiosks refuse it at once; also\n"
                "      run 'huimin-issue revoke --dir DIR/pki --serial N' to put it on the CRL\n"
+               "  huimin-admin import KIND --dir DIR --file FILE.csv [--dry-run]\n"
+               "      import programmes, residents, entitlements or payments (KIND) from a CSV\n"
+               "      file with a header row; import them in that order. Every row is checked\n"
+               "      first: if any is bad, each bad row is reported as FILE:LINE and nothing\n"
+               "      is imported; otherwise all rows are written in one transaction with one\n"
+               "      audit record. Imports only add: a key already in the database is a bad\n"
+               "      row. --dry-run checks and reports without writing.\n"
                "  huimin-admin audit verify --dir DIR\n"
                "      check the audit log's hash chain and its signed checkpoints\n"
                "Exit status: 0 done, 1 usage, 2 the deployment or its database cannot be used,\n"
-               "3 refused (it exists already, or no such kiosk), 4 the audit log is broken.\n");
+               "3 refused (it exists already, no such kiosk, or an import with bad rows or a\n"
+               "bad file: nothing imported), 4 the audit log is broken.\n");
 }
 
 struct args {
@@ -76,6 +88,8 @@ struct args {
     const char *id, *office, *reason;
     const char *cert, *serial;
     bool puk_stdin;
+    const char *kind, *file;
+    bool dry_run;
 };
 
 static bool path_join(char *out, size_t cap, const char *dir, const char *name)
@@ -626,6 +640,41 @@ static int cmd_revoke(const struct args *a)
     return ret;
 }
 
+static int cmd_kiosks(const struct args *a)
+{
+    struct hs_config cfg;
+    struct hs_store *st = NULL;
+    struct hs_kiosk *k = NULL;
+    size_t n = 0;
+    int ret = load_deployment(a->dir, &cfg);
+
+    if (ret == EXIT_OK)
+        ret = open_store(&cfg, &st);
+    if (ret != EXIT_OK)
+        return ret;
+    hs_rc rc = hs_kiosk_list(st, &k, &n);
+    if (rc != HS_OK) {
+        fprintf(stderr, "huimin-admin kiosks: %s\n", hs_strerror(rc));
+        hs_store_close(st);
+        return EXIT_UNUSABLE;
+    }
+    printf("%-24s %-8s %-12s %-20s %s\n", "ID", "STATUS", "OFFICE", "ENROLLED", "NAME");
+    for (size_t i = 0; i < n; i++) {
+        char when[32] = "";
+        time_t t = (time_t)k[i].enrolled_at;
+        struct tm tm;
+        if (localtime_r(&t, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+        printf("%-24s %-8s %-12s %-20s %s\n", k[i].id,
+               k[i].status == HS_KIOSK_ACTIVE ? "active" : "revoked", k[i].office, when, k[i].name);
+    }
+    if (n == 0)
+        printf("(no kiosks yet: enroll one with 'huimin-admin enroll-kiosk')\n");
+    free(k);
+    hs_store_close(st);
+    return EXIT_OK;
+}
+
 static int cmd_audit_verify(const struct args *a)
 {
     struct hs_config cfg;
@@ -799,6 +848,93 @@ static int cmd_revoke_card(const struct args *a)
     return ret;
 }
 
+/* ---- import ----------------------------------------------------------------- */
+
+static int cmd_import(const struct args *a)
+{
+    struct hs_import_report rep;
+    struct hs_import_opts o = { .dry_run = a->dry_run };
+    struct hs_config cfg;
+    struct hs_store *st = NULL;
+    char actor[128], base[PATH_CAP];
+    int ret;
+    hs_rc rc;
+
+    if (!a->kind || !hs_import_kind_parse(a->kind, &o.kind)) {
+        fprintf(stderr, "huimin-admin import: KIND is programmes, residents, entitlements or "
+                        "payments\n");
+        return EXIT_USAGE;
+    }
+    if (!a->file || !*a->file) {
+        fprintf(stderr, "huimin-admin import: --file FILE.csv is required\n");
+        return EXIT_USAGE;
+    }
+    if (access(a->file, R_OK) != 0) {
+        fprintf(stderr, "huimin-admin import: cannot read %s: %s\n", a->file, strerror(errno));
+        return EXIT_USAGE;
+    }
+    hm_strlcpy(base, a->file, sizeof(base));
+    o.name = basename(base);
+    ret = load_deployment(a->dir, &cfg);
+    if (ret == EXIT_OK)
+        ret = open_store(&cfg, &st);
+    if (ret != EXIT_OK)
+        return ret;
+    actor_name(actor, sizeof(actor));
+    o.actor = actor;
+    o.now = (int64_t)time(NULL);
+    rc = hs_import_file(st, &o, a->file, &rep);
+    for (size_t i = 0; i < rep.nmsgs; i++)
+        fprintf(stderr, "%s\n", rep.msgs[i].text);
+    if (rep.errors > rep.nmsgs)
+        fprintf(stderr, "%s: ... and %zu more errors\n", o.name, rep.errors - rep.nmsgs);
+    switch (rc) {
+    case HS_OK:
+        if (a->dry_run)
+            printf("Checked %zu %s in %s: every row is good. Nothing was written (--dry-run).\n",
+                   rep.rows, a->kind, o.name);
+        else
+            printf("Imported %zu %s from %s in one transaction (sha256 %s, audit record "
+                   "%lld).\n",
+                   rep.rows, a->kind, o.name, rep.sha256, (long long)rep.audit_seq);
+        break;
+    case HS_E_MALFORMED:
+    case HS_E_TOO_LARGE:
+        if (rep.file_error)
+            fprintf(stderr,
+                    "huimin-admin import: %s was refused as a whole; nothing was "
+                    "imported.\n",
+                    o.name);
+        else
+            fprintf(stderr,
+                    "huimin-admin import: %zu of %zu rows in %s are bad; nothing was "
+                    "imported.\nFix those rows and run the command again.\n",
+                    rep.bad_rows, rep.rows, o.name);
+        ret = EXIT_REFUSED;
+        break;
+    case HS_E_CONFLICT:
+        fprintf(stderr,
+                "huimin-admin import: the database changed while %s was checked (a key "
+                "was taken or a referenced row removed); nothing was imported. Run the "
+                "command again to see which rows.\n",
+                o.name);
+        ret = EXIT_REFUSED;
+        break;
+    case HS_E_IO:
+        fprintf(stderr, "huimin-admin import: cannot read %s (it must be a regular file)\n",
+                a->file);
+        ret = EXIT_USAGE;
+        break;
+    default:
+        fprintf(stderr, "huimin-admin import: %s; nothing was imported.\n", hs_strerror(rc));
+        ret = EXIT_UNUSABLE;
+        break;
+    }
+    hs_import_report_cleanup(&rep);
+    hs_store_close(st);
+    return ret;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static int parse_args(int argc, char **argv, int first, struct args *a)
@@ -813,7 +949,9 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
         O_KEY_LABEL,
         O_CERT,
         O_SERIAL,
-        O_PUK_STDIN
+        O_PUK_STDIN,
+        O_FILE,
+        O_DRY_RUN
     };
     static const struct option opts[] = {
         { "dir", required_argument, NULL, 'd' },
@@ -832,6 +970,8 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
         { "cert", required_argument, NULL, O_CERT },
         { "serial", required_argument, NULL, O_SERIAL },
         { "puk-stdin", no_argument, NULL, O_PUK_STDIN },
+        { "file", required_argument, NULL, O_FILE },
+        { "dry-run", no_argument, NULL, O_DRY_RUN },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -892,6 +1032,12 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
         case O_PUK_STDIN:
             a->puk_stdin = true;
             break;
+        case O_FILE:
+            a->file = optarg;
+            break;
+        case O_DRY_RUN:
+            a->dry_run = true;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -926,6 +1072,15 @@ int main(int argc, char **argv)
         }
         first = 3;
     }
+    if (strcmp(cmd, "import") == 0) {
+        if (argc < 3 || argv[2][0] == '-') {
+            fprintf(stderr, "huimin-admin: the import command is 'import KIND --dir DIR --file "
+                            "FILE.csv [--dry-run]'\n");
+            return EXIT_USAGE;
+        }
+        a.kind = argv[2];
+        first = 3;
+    }
     ret = parse_args(argc, argv, first, &a);
     if (ret != EXIT_OK)
         return ret < 0 ? EXIT_OK : ret;
@@ -939,8 +1094,12 @@ int main(int argc, char **argv)
         return cmd_audit_verify(&a);
     if (strcmp(cmd, "register-card") == 0)
         return cmd_register_card(&a);
+    if (strcmp(cmd, "kiosks") == 0)
+        return cmd_kiosks(&a);
     if (strcmp(cmd, "revoke-card") == 0)
         return cmd_revoke_card(&a);
+    if (strcmp(cmd, "import") == 0)
+        return cmd_import(&a);
     fprintf(stderr, "huimin-admin: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -72,8 +72,76 @@ static const char schema_v1[] = "CREATE TABLE kiosks ("
                                 " reason TEXT NOT NULL,"
                                 " status INTEGER NOT NULL);";
 
+/*
+ * Version 2: the benefit data that huimin-admin import loads and the benefit
+ * logic reads. Keys are the bureau's own identifiers (TEXT). Money is BIGINT
+ * fen; dates are TEXT "YYYY-MM-DD" and periods "YYYY-MM", which sort as they
+ * read. Status and flag values are the enums of hs/import.h. Times are unix
+ * seconds.
+ */
+static const char schema_v2[] =
+    /* A programme as one region runs it: period is the unit its standard is quoted in
+     * (month, year, once), standard_fen is NULL when the sources quote none, form is
+     * cash or service (养老服务补贴 is delivered as care, not money), care_tier is
+     * '' or full / partial / self for the 特困 care allowance. */
+    "CREATE TABLE programmes ("
+    " code TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " category TEXT NOT NULL,"
+    " form TEXT NOT NULL,"
+    " period TEXT NOT NULL,"
+    " standard_fen BIGINT,"
+    " care_tier TEXT NOT NULL,"
+    " region_code TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    /* A resident: citizen_id is the full number (shown masked everywhere), welfare_no
+     * the card's number (NULL until a card is issued), flags enum hs_resident_flag. */
+    "CREATE TABLE residents ("
+    " id TEXT PRIMARY KEY,"
+    " citizen_id TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " welfare_no TEXT UNIQUE,"
+    " birth_date TEXT NOT NULL,"
+    " region_code TEXT NOT NULL,"
+    " flags BIGINT NOT NULL,"
+    " phone TEXT,"
+    " created_at BIGINT NOT NULL);"
+    /* What a resident receives from a programme: amount_fen per period (month, year,
+     * once), from start_date to end_date (NULL: open), status enum
+     * hs_entitlement_status with the reason for it. */
+    "CREATE TABLE entitlements ("
+    " id TEXT PRIMARY KEY,"
+    " resident_id TEXT NOT NULL REFERENCES residents (id),"
+    " programme TEXT NOT NULL REFERENCES programmes (code),"
+    " amount_fen BIGINT NOT NULL,"
+    " period TEXT NOT NULL,"
+    " start_date TEXT NOT NULL,"
+    " end_date TEXT,"
+    " status INTEGER NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX entitlements_resident ON entitlements (resident_id);"
+    /* One payment of an entitlement for a period (YYYY-MM): the channel (bank, sscard,
+     * cash, service) with the account masked ("****1234"; the full number is never
+     * stored), paid_date NULL while scheduled, status enum hs_payment_status. */
+    "CREATE TABLE payments ("
+    " id TEXT PRIMARY KEY,"
+    " entitlement_id TEXT NOT NULL REFERENCES entitlements (id),"
+    " period TEXT NOT NULL,"
+    " amount_fen BIGINT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " account_masked TEXT NOT NULL,"
+    " paid_date TEXT,"
+    " status INTEGER NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX payments_entitlement ON payments (entitlement_id, period);";
+
 const struct hs_migration hs_migrations[] = {
     { .version = 1, .name = "base schema", .sql = schema_v1, .seed = seed_audit_head },
+    { .version = 2, .name = "residents, programmes, entitlements, payments", .sql = schema_v2 },
 };
 
 const size_t hs_migrations_count = sizeof(hs_migrations) / sizeof(hs_migrations[0]);

@@ -47,6 +47,9 @@ for k in kiosk-a kiosk-b kiosk-r; do
 done
 "$ADMIN" revoke-kiosk --dir "$D" --id kiosk-r --reason "stolen" >/dev/null || fail "revoke-kiosk"
 SIGNING="$D/kiosks/kiosk-a/signing.pem"
+out=$("$ADMIN" kiosks --dir "$D") || fail "kiosks: $out"
+echo "$out" | grep -q "^kiosk-a *active" || fail "kiosks does not list kiosk-a as active: $out"
+echo "$out" | grep -q "^kiosk-r *revoked" || fail "kiosks does not list kiosk-r as revoked: $out"
 
 # A kiosk certificate from a CA that is not the deployment's.
 O="$work/other"

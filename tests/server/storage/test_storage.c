@@ -9,6 +9,7 @@
 #include "hm/log.h"
 #include "hm/util.h"
 #include "hs/db.h"
+#include "schema.h"
 #include "test_hook.h"
 
 #include <pthread.h>
@@ -166,8 +167,9 @@ static void test_open_state(void **state)
     static const uint8_t zero[32];
 
     assert_int_equal(hs_store_backend(st), E.cfg.backend);
-    assert_int_equal(hs_store_schema_version(st), 1);
-    assert_int_equal(query_int(st, "SELECT MAX(version) FROM schema_version"), 1);
+    assert_int_equal(hs_store_schema_version(st), (int)hs_migrations_count);
+    assert_int_equal(query_int(st, "SELECT MAX(version) FROM schema_version"),
+                     (int)hs_migrations_count);
     /* Migration 1 seeded the audit chain's head. */
     assert_int_equal(
         hs_exec(hs_store_reader(st), "SELECT id, seq, hash FROM audit_head", NULL, 0, &rows),
@@ -793,8 +795,9 @@ static void test_reopen_keeps_data(void **state)
     *state = NULL;
     assert_int_equal(hs_store_open(&E.cfg, &st), HS_OK);
     *state = st;
-    assert_int_equal(hs_store_schema_version(st), 1);
-    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM schema_version"), 1);
+    assert_int_equal(hs_store_schema_version(st), (int)hs_migrations_count);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM schema_version"),
+                     (int)hs_migrations_count);
     assert_int_equal(query_int(st, "SELECT id FROM t"), 42);
     assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit_head"), 1);
 }
