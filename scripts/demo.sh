@@ -1,7 +1,8 @@
 #!/bin/sh
 # The README's demo command: installs what is missing, builds Huimin and runs
 # the demo deployment. Until the kiosk exists it runs the furthest end-to-end
-# path there is: a private pcscd with virtual cards, read through cardlib.
+# path there is: a private pcscd with virtual cards, read through cardlib, and
+# huimin-server with a demo deployment answering a welfare card's tap.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ build/release/tools/huimin-issue id-fixtures --dir "$work/ids" >/dev/null
 export HUIMIN_DEMO_IDS="$work/ids"
 build/release/tools/huimin-rig --card "$work/card.json" --card "$work/ids/zhang-td1.json" -- \
     scripts/demo-cards.sh build/release
+# The server: a demo deployment, a blank card issued as a welfare card, a tap.
+cp fixtures/cards/piv-blank.json "$work/welfare.json"
+build/release/tools/huimin-rig --card "$work/welfare.json" -- scripts/demo-server.sh build/release

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The server part of the interim demo (run by demo.sh inside huimin-rig, with a
+# blank PIV card in the reader): a demo deployment with the 富川 demo data,
+# the blank card issued as 张秀英's welfare card and registered, huimin-server
+# running, and a kiosk's tap: a challenge from the server, signed by the card,
+# checked again by the server, answered with a signed session.
+set -eu
+B=${1:-build/release}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+ADMIN="$B/server/admin/huimin-admin"
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+say() { printf '\n== %s\n' "$*"; }
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+payload() { cut -d. -f2 | tr '_-' '/+' | awk '{ n = length($0) % 4; s = $0; if (n == 2) s = s "=="; if (n == 3) s = s "="; print s }' | base64 -d; echo; }
+D="$work/deploy"
+
+say "A deployment (huimin-admin init), the demo data imported, a kiosk enrolled"
+"$ADMIN" init --dir "$D" --name "富川瑶族自治县民政局" >/dev/null
+# A free port for the demo; a real deployment keeps 8443.
+sed -i 's/^listen = .*/listen = 127.0.0.1:0/' "$D/huimin.conf"
+for kind in programmes residents entitlements payments; do
+    "$ADMIN" import $kind --dir "$D" --file "$SRC/fixtures/deploy/$kind.csv"
+done
+"$ADMIN" enroll-kiosk --dir "$D" --id kiosk-fc-01 --name "富川县民政服务大厅 1号机" --office fc-01 |
+    head -1
+K="$D/kiosks/kiosk-fc-01"
+
+say "The blank card in the reader issued as 张秀英's welfare card (huimin-issue) and registered"
+out=$("$B/tools/huimin-issue" card --dir "$D/pki" --name "张秀英" --welfare-no WF3301060000123 --pin 135790)
+puk=$(echo "$out" | sed -n 's/.*"puk":"\([0-9]*\)".*/\1/p')
+"$B/tools/huimin-card" cert --key 9e --out "$work/9e.pem" >/dev/null
+echo "$puk" | "$ADMIN" register-card --dir "$D" --cert "$work/9e.pem" --puk-stdin
+
+say "huimin-server"
+"$B/server/huimin-server" --config "$D/huimin.conf" --port-file "$work/ports" 2>"$work/server.log" &
+pid=$!
+i=0
+while [ ! -s "$work/ports" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+port=$(sed -n 1p "$work/ports")
+echo "listening on 127.0.0.1:$port (mutual TLS; the kiosk's certificate is in $K)"
+kc() { curl -sS --cacert "$K/server-ca.pem" --cert "$K/kiosk.pem" --key "$K/kiosk.key" "$@"; }
+
+say "A tap: the kiosk asks for a challenge, the card signs it with its 9E key (no PIN)"
+tok=$(kc -X POST -H 'Content-Type: application/json' -d '{"purpose":"card-session"}' \
+    "https://localhost:$port/v1/nonces")
+echo "signed answer (JWS): $(echo "$tok" | cut -c1-60)…"
+nonce=$(echo "$tok" | payload | sed -n 's/.*"nonce":"\([A-Za-z0-9_-]*\)".*/\1/p')
+printf '%s' "$nonce" >"$work/nonce"
+"$B/tools/huimin-card" sign --key 9e --in "$work/nonce" --out "$work/sig.der" >/dev/null
+printf '{"nonce":"%s","card":{"cert":"%s","alg":17,"signature":"%s"}}' "$nonce" \
+    "$(openssl x509 -in "$work/9e.pem" -outform DER | b64url)" "$(b64url <"$work/sig.der")" \
+    >"$work/ev.json"
+say "The server checks the card again and opens a session (its signed answer, decoded)"
+kc -X POST -H 'Content-Type: application/json' --data-binary @"$work/ev.json" \
+    "https://localhost:$port/v1/card-sessions" | payload
+say "The same evidence again: the challenge was single-use"
+kc -X POST -H 'Content-Type: application/json' --data-binary @"$work/ev.json" \
+    "https://localhost:$port/v1/card-sessions"
+echo
+say "The audit log (huimin-admin audit verify, after the server stops)"
+kill "$pid"
+wait "$pid" || true
+pid=
+"$ADMIN" audit verify --dir "$D"
