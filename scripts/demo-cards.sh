@@ -28,4 +28,4 @@ if [ -n "${HUIMIN_DEMO_IDS:-}" ]; then
     say "The same card with a wrong date of birth"
     "$B/tools/huimin-card" read-id --reader 1 --doc HA1234567 --birth 560313 --expiry 360312 || true
 fi
-say "Done. Try it yourself: build/release/tools/huimin-rig --card fixtures/cards/test-card.json"
+say "Try the cards yourself: build/release/tools/huimin-rig --card fixtures/cards/test-card.json"

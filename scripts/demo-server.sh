@@ -64,3 +64,4 @@ kill "$pid"
 wait "$pid" || true
 pid=
 "$ADMIN" audit verify --dir "$D"
+say "Done. The server by hand: see the README, section \"The server\""
