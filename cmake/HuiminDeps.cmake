@@ -27,3 +27,7 @@ if(NOT TARGET Huimin::csv)
   set_target_properties(Huimin::csv PROPERTIES IMPORTED_LOCATION "${LIBCSV_LIBRARY}"
                         INTERFACE_INCLUDE_DIRECTORIES "${LIBCSV_INCLUDE_DIR}")
 endif()
+
+# huimin-verify reads a receipt's QR code out of a PNG: zbar (libzbar-dev) and libpng (libpng-dev).
+pkg_check_modules(ZBAR REQUIRED IMPORTED_TARGET zbar)
+pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)

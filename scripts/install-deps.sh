@@ -51,6 +51,9 @@ util-linux
 procps
 iproute2
 wrk
+libzbar-dev
+libpng-dev
+qrencode
 "
 
 missing=""
