@@ -64,7 +64,9 @@ openssl ca -batch -config ca.cnf -cert root.pem -keyfile root.key -in old.csr -o
 
 W=WF3301060000123
 W_MASKED='WF3\*\*\*\*\*\*\*\*0123'
-receipt='{"a":75000,"iat":1796156051,"k":"kiosk-a","m":"pin","p":"P-E000001-202611","pd":"2026-11","r":"R000001","s":"q1w2e3r4t5y6u7i8o9p0as","w":"'$W'"}'
+IAT=$(date +%s)
+IAT_UTC=$(TZ=UTC0 date -d "@$IAT" '+%Y-%m-%d %H:%M:%S')
+receipt='{"a":75000,"iat":'$IAT',"k":"kiosk-a","m":"pin","p":"P-E000001-202611","pd":"2026-11","r":"R000001","s":"q1w2e3r4t5y6u7i8o9p0as","w":"'$W'"}'
 printf '%s' "$receipt" >receipt.json
 sign() { # sign KEYNAME PAYLOAD_FILE TYP > token
     "$JT" sign --key "$1.key" --cert "$1.pem" --payload-file "$2" --typ "$3" || fail "jws_tool sign $*"
@@ -77,7 +79,7 @@ run 0 env TZ=UTC0 "$HV" --cert sign.pem --ca root.pem "$tok"
 has "750.00 元"
 has "$W_MASKED"
 hasnt "$W"
-has "2026-12-01 20:14:11"
+has "$IAT_UTC"
 has "confirmed with the card and its PIN"
 has "凭卡和密码确认"
 has "root *passed"
@@ -234,7 +236,7 @@ printf '{"hello":"world"}' >other.json
 run 0 "$HV" --cert sign.pem --json "$(sign sign other.json huimin-other)"
 has '"payload":{"hello":"world"}'
 # A receipt without its amount is signed but not a receipt.
-printf '{"iat":1,"k":"kiosk-a","m":"pin","p":"P","pd":"2026-11","r":"R","s":"x","w":"%s"}' "$W" >short.json
+printf '{"iat":%s,"k":"kiosk-a","m":"pin","p":"P","pd":"2026-11","r":"R","s":"x","w":"%s"}' "$IAT" "$W" >short.json
 run 4 "$HV" --cert sign.pem "$(sign sign short.json huimin-receipt)"
 has "'a' is missing"
 

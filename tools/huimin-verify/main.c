@@ -407,6 +407,19 @@ static int judge(const struct opts *o, struct token *t, const struct hv_cert *ce
         break;
     }
 
+    /*
+     * A signed document is judged at the time it was signed: a receipt made
+     * while the certificate was valid stays good after the certificate expires
+     * or is replaced. Only a signature that verified may say when that was.
+     */
+    if (sig->state == C_PASSED && t->payload) {
+        json_t *pj = json_loadb((const char *)t->payload, t->payload_len, 0, NULL);
+        json_t *iat = json_object_get(pj, "iat");
+        if (json_is_integer(iat) && json_integer_value(iat) > 0 &&
+            json_integer_value(iat) <= (json_int_t)now)
+            now = (time_t)json_integer_value(iat);
+        json_decref(pj);
+    }
     if (hv_cert_check_self(cert, now, err, sizeof(err))) {
         crt->state = C_PASSED;
         snprintf(crt->reason, sizeof(crt->reason), "%s, valid until %s", subject, until);
