@@ -47,6 +47,34 @@ static void cleanup(void)
         fprintf(stderr, "fuzz_api: could not remove %s\n", dir);
 }
 
+/* A resident with a paid payment and an open card session "fuzz-session", so the benefit
+ * routes get past the session check. */
+static hs_rc seed_fn(struct hs_conn *c, void *arg)
+{
+    (void)arg;
+    static const char *const sql[] = {
+        "INSERT INTO programmes (code, name, category, form, period, standard_fen, care_tier, "
+        "region_code, source, created_at) VALUES ('p', 'P', 'dibao', 'cash', 'month', 100, '', "
+        "'1', '', 1)",
+        "INSERT INTO residents (id, citizen_id, name, welfare_no, birth_date, region_code, flags, "
+        "created_at) VALUES ('R1', '1', 'F', 'WF1', '1950-01-01', '1', 1, 1)",
+        "INSERT INTO entitlements (id, resident_id, programme, amount_fen, period, start_date, "
+        "status, reason, created_at, updated_at) VALUES ('E1', 'R1', 'p', 100, 'month', "
+        "'2020-01-01', 1, '', 1, 1)",
+        "INSERT INTO payments (id, entitlement_id, period, amount_fen, channel, account_masked, "
+        "paid_date, status, created_at, updated_at) VALUES ('P1', 'E1', '2026-01', 100, 'bank', "
+        "'****1', '2026-01-10', 2, 1, 1)",
+        "INSERT INTO card_sessions (id, kiosk_id, cert_serial, welfare_no, created_at, "
+        "expires_at) VALUES ('fuzz-session', 'kiosk-fuzz', '1', 'WF1', 1, 4102444800)",
+    };
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        hs_rc rc = hs_exec(c, sql[i], NULL, 0, NULL);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
 static void setup(void)
 {
     hm_log_init("fuzz_api", HM_LOG_ERROR);
@@ -78,7 +106,8 @@ static void setup(void)
     struct hs_kiosk k = { .id = "kiosk-fuzz", .name = "fuzz", .office = "fuzz" };
     memcpy(k.cert_sha256, kiosk_peer.sha256, sizeof(k.cert_sha256));
     memcpy(k.cert_serial, "01", 3);
-    if (hs_kiosk_enroll(store, &k, "fuzz", 1) != HS_OK)
+    if (hs_kiosk_enroll(store, &k, "fuzz", 1) != HS_OK ||
+        hs_store_write(store, seed_fn, NULL) != HS_OK)
         abort();
     struct hs_api_deps deps = { .cfg = &cfg, .store = store, .signer = signer };
     if (hs_api_new(&deps, &api) != HS_OK)
@@ -100,6 +129,9 @@ static const char *const paths[] = {
     "/v1/",
     "/",
     "/v1/staff-calls/",
+    "/v1/status",
+    "/v1/confirmations",
+    "/v1/disputes",
 };
 static const char *const ctypes[] = {
     "application/json", "application/json; charset=utf-8", "text/plain", NULL, "application/jsonx",

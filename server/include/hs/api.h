@@ -17,6 +17,12 @@
  *   GET  /v1/revocations     signed list of revoked card serials
  *   POST /v1/staff-calls     {"reason":"…"} -> signed record (呼叫工作人员)
  *   GET  /v1/staff-calls/ID  that record, signed
+ *   POST /v1/status          a card session's benefits and payments, signed (benefits.c)
+ *   POST /v1/confirmations   a card-signed statement confirming a payment -> signed receipt,
+ *                            exactly once per payment
+ *   POST /v1/disputes        a resident's dispute of a payment -> signed record, queued
+ *                            for hall staff
+ * docs/API.md is the contract.
  */
 #ifndef HS_API_H
 #define HS_API_H

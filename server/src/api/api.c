@@ -1,6 +1,6 @@
 /* The /v1 API: routing, kiosk admission, JSON in, signed JWS out, errors with stable codes in
  * Chinese and English. */
-#include "hs/api.h"
+#include "api_int.h"
 
 #include "hs/audit.h"
 #include "hs/jws.h"
@@ -28,31 +28,10 @@
 /* ---- errors -------------------------------------------------------------- */
 
 /*
- * Every error a kiosk or operator can see: a stable code, the HTTP status, and
- * what to do next in Chinese (the default) and English.
+ * Every error a kiosk or operator can see (enum api_err, api_int.h): a stable
+ * code, the HTTP status, and what to do next in Chinese (the default) and
+ * English.
  */
-enum api_err {
-    ERR_NOT_FOUND,
-    ERR_METHOD,
-    ERR_CONTENT_TYPE,
-    ERR_BAD_JSON,
-    ERR_BAD_REQUEST,
-    ERR_TOO_LARGE,
-    ERR_NO_CLIENT_CERT,
-    ERR_KIOSK_UNKNOWN,
-    ERR_KIOSK_REVOKED,
-    ERR_NONCE_UNKNOWN,
-    ERR_NONCE_EXPIRED,
-    ERR_NONCE_USED,
-    ERR_NONCE_KIOSK,
-    ERR_CARD_NOT_GENUINE,
-    ERR_CARD_REVOKED,
-    ERR_CARD_UNKNOWN,
-    ERR_STORAGE,
-    ERR_INTERNAL,
-    ERR_COUNT
-};
-
 struct api_err_text {
     const char *code;
     int status;
@@ -98,54 +77,58 @@ static const struct api_err_text err_texts[ERR_COUNT] = {
                       "The server cannot store data right now; try again later or see the staff." },
     [ERR_INTERNAL] = { "internal_error", 500, "系统内部错误，请找工作人员。",
                        "Internal error; see the staff." },
+    [ERR_SESSION_UNKNOWN] = { "session_unknown", 403, "刷卡记录无效，请重新刷卡。",
+                              "The card session is not known; tap the card again." },
+    [ERR_SESSION_EXPIRED] = { "session_expired", 403, "刷卡已超时，请重新刷卡。",
+                              "The card session has expired; tap the card again." },
+    [ERR_SESSION_KIOSK] = { "session_other_kiosk", 403, "这次刷卡不是在这台终端上，请重新刷卡。",
+                            "The card session belongs to another kiosk; tap the card again." },
+    [ERR_RESIDENT_UNKNOWN] = { "resident_unknown", 404,
+                               "没有查到这张卡对应的待遇信息，请找工作人员。",
+                               "No benefit record is linked to this card; see the staff." },
+    [ERR_PAYMENT_UNKNOWN] = { "payment_unknown", 404, "没有查到这笔发放记录，请找工作人员。",
+                              "There is no such payment; see the staff." },
+    [ERR_PAYMENT_NOT_YOURS] = { "payment_not_yours", 403, "这笔发放不是您的，请找工作人员。",
+                                "This payment belongs to someone else; see the staff." },
+    [ERR_PAYMENT_NOT_PAID] = { "payment_not_paid", 409, "这笔钱还没有发放或已退回，暂时不能确认。",
+                               "This payment has not been paid (or was returned); it cannot be "
+                               "confirmed now." },
+    [ERR_ALREADY_CONFIRMED] = { "already_confirmed", 409, "这笔发放已经确认过了。",
+                                "This payment has been confirmed already." },
+    [ERR_ALREADY_DISPUTED] = { "already_disputed", 409, "这笔发放已经提出过异议，工作人员会处理。",
+                               "A dispute is open for this payment already; the staff will "
+                               "handle it." },
+    [ERR_STATEMENT_INVALID] = { "statement_invalid", 400, "确认内容有误，请重新操作。",
+                                "The confirmation statement is not valid; please start again." },
+    [ERR_SIGNATURE_INVALID] = { "signature_invalid", 403,
+                                "卡片签名校验失败，请重新操作或找工作人员。",
+                                "The card's signature did not verify; try again or see the "
+                                "staff." },
+    [ERR_PIN_REQUIRED] = { "pin_required", 403, "确认领取需要输入卡片密码。",
+                           "Confirming a payment needs the card's PIN." },
 };
+
+const char *hs_api_err_code(enum api_err e)
+{
+    return (unsigned)e < ERR_COUNT ? err_texts[e].code : "internal_error";
+}
+
+int hs_api_err_status(enum api_err e)
+{
+    return (unsigned)e < ERR_COUNT ? err_texts[e].status : 500;
+}
 
 /* ---- the api object ------------------------------------------------------ */
 
-#define KIOSK_CACHE_SLOTS 256
-#define KIOSK_CACHE_MS    2000 /* a revocation reaches a running server within this */
-
-struct kiosk_slot {
-    char sha256[65];
-    char id[64];
-    enum hs_kiosk_status status; /* 0: not enrolled */
-    uint64_t until_ms;
-};
-
-struct route_stats {
-    atomic_uint_fast64_t count;
-};
-
-enum route_id {
-    R_HEALTH,
-    R_METRICS,
-    R_SIGNING_CERT,
-    R_JWKS,
-    R_NONCES,
-    R_CARD_SESSIONS,
-    R_REVOCATIONS,
-    R_STAFF_CALLS,
-    R_STAFF_CALL,
-    R_OTHER,
-    R_COUNT
-};
+#define KIOSK_CACHE_MS 2000 /* a revocation reaches a running server within this */
 
 static const char *const route_names[R_COUNT] = {
     "health",        "metrics",     "signing_cert", "jwks",       "nonces",
-    "card_sessions", "revocations", "staff_calls",  "staff_call", "other",
+    "card_sessions", "revocations", "staff_calls",  "staff_call", "status",
+    "confirmations", "disputes",    "other",
 };
 
-struct hs_api {
-    struct hs_api_deps d;
-    struct hs_http *http;
-    char *jwks;
-    pthread_mutex_t lock; /* the kiosk cache */
-    struct kiosk_slot cache[KIOSK_CACHE_SLOTS];
-    struct route_stats routes[R_COUNT];
-    atomic_uint_fast64_t errors[ERR_COUNT];
-};
-
-static int64_t api_now(const struct hs_api *api)
+int64_t hs_api_now(const struct hs_api *api)
 {
     return api->d.now ? api->d.now(api->d.now_ctx) : (int64_t)time(NULL);
 }
@@ -185,7 +168,7 @@ void hs_api_set_http(struct hs_api *api, struct hs_http *http)
 
 /* ---- replies ------------------------------------------------------------- */
 
-static void reply_error(struct hs_api *api, struct hs_http_response *res, enum api_err e,
+void hs_api_reply_error(struct hs_api *api, struct hs_http_response *res, enum api_err e,
                         const char *detail)
 {
     const struct api_err_text *t = &err_texts[e];
@@ -207,7 +190,7 @@ static void reply_error(struct hs_api *api, struct hs_http_response *res, enum a
 }
 
 /* Signs payload (stealing the reference) and sends it as application/jose. */
-static void reply_signed(struct hs_api *api, struct hs_http_response *res, int status,
+void hs_api_reply_signed(struct hs_api *api, struct hs_http_response *res, int status,
                          const char *typ, json_t *payload)
 {
     char *body = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -216,7 +199,7 @@ static void reply_signed(struct hs_api *api, struct hs_http_response *res, int s
     if (!body ||
         hs_jws_sign(api->d.signer, typ, (const uint8_t *)body, strlen(body), &token) != HS_OK) {
         free(body);
-        reply_error(api, res, ERR_INTERNAL, "signing failed");
+        hs_api_reply_error(api, res, ERR_INTERNAL, "signing failed");
         return;
     }
     free(body);
@@ -224,11 +207,21 @@ static void reply_signed(struct hs_api *api, struct hs_http_response *res, int s
     res->content_type = "application/jose";
     hm_buf_reset(&res->body);
     if (!hm_buf_add_str(&res->body, token))
-        reply_error(api, res, ERR_INTERNAL, NULL);
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
     free(token);
 }
 
-static void reply_text(struct hs_http_response *res, int status, const char *ctype,
+void hs_api_reply_token(struct hs_api *api, struct hs_http_response *res, int status,
+                        const char *token)
+{
+    res->status = status;
+    res->content_type = "application/jose";
+    hm_buf_reset(&res->body);
+    if (!token || !hm_buf_add_str(&res->body, token))
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+}
+
+void hs_api_reply_text(struct hs_http_response *res, int status, const char *ctype,
                        const char *text)
 {
     res->status = status;
@@ -238,7 +231,7 @@ static void reply_text(struct hs_http_response *res, int status, const char *cty
         res->status = 500;
 }
 
-static enum api_err err_of_rc(hs_rc rc)
+enum api_err hs_api_err_of_rc(hs_rc rc)
 {
     switch (rc) {
     case HS_E_NONCE_UNKNOWN:
@@ -266,14 +259,14 @@ static enum api_err err_of_rc(hs_rc rc)
 /* ---- requests ------------------------------------------------------------ */
 
 /* A JSON object body, or an error reply already made (NULL). */
-static json_t *json_body(struct hs_api *api, const struct hs_http_request *req,
+json_t *hs_api_json_body(struct hs_api *api, const struct hs_http_request *req,
                          struct hs_http_response *res)
 {
     const char *ct = req->content_type;
     size_t n = strlen("application/json");
     if (!ct || strncasecmp(ct, "application/json", n) != 0 ||
         (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
-        reply_error(api, res, ERR_CONTENT_TYPE, NULL);
+        hs_api_reply_error(api, res, ERR_CONTENT_TYPE, NULL);
         return NULL;
     }
     json_error_t jerr;
@@ -282,19 +275,19 @@ static json_t *json_body(struct hs_api *api, const struct hs_http_request *req,
         char detail[200];
         snprintf(detail, sizeof(detail), "line %d column %d: %s", jerr.line, jerr.column,
                  jerr.text);
-        reply_error(api, res, ERR_BAD_JSON, detail);
+        hs_api_reply_error(api, res, ERR_BAD_JSON, detail);
         return NULL;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        reply_error(api, res, ERR_BAD_JSON, "the body must be a JSON object");
+        hs_api_reply_error(api, res, ERR_BAD_JSON, "the body must be a JSON object");
         return NULL;
     }
     return j;
 }
 
 /* A string member of at most max bytes, or NULL. */
-static const char *json_str(json_t *o, const char *key, size_t max)
+const char *hs_api_json_str(json_t *o, const char *key, size_t max)
 {
     json_t *v = json_object_get(o, key);
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
@@ -303,29 +296,25 @@ static const char *json_str(json_t *o, const char *key, size_t max)
     return strlen(s) == json_string_length(v) ? s : NULL; /* no embedded NUL */
 }
 
-struct kiosk_ctx {
-    char id[64];
-};
-
 /*
  * Admits the request's kiosk: its TLS certificate (already verified to the
  * kiosk CA by the front) must be enrolled and active. Answers from a small
  * cache, so a revocation takes effect within KIOSK_CACHE_MS.
  */
 static bool admit_kiosk(struct hs_api *api, const struct hs_http_request *req,
-                        struct hs_http_response *res, struct kiosk_ctx *k)
+                        struct hs_http_response *res, struct hs_api_kiosk *k)
 {
     if (!req->peer || !req->peer->sha256[0]) {
-        reply_error(api, res, ERR_NO_CLIENT_CERT, NULL);
+        hs_api_reply_error(api, res, ERR_NO_CLIENT_CERT, NULL);
         return false;
     }
     const char *fp = req->peer->sha256;
     unsigned slot = 0;
     for (const char *p = fp; *p; p++)
         slot = slot * 31u + (unsigned char)*p;
-    slot %= KIOSK_CACHE_SLOTS;
+    slot %= HS_API_KIOSK_CACHE_SLOTS;
     uint64_t now = hm_now_ms();
-    struct kiosk_slot s;
+    struct hs_api_kiosk_slot s;
     pthread_mutex_lock(&api->lock);
     s = api->cache[slot];
     pthread_mutex_unlock(&api->lock);
@@ -333,7 +322,7 @@ static bool admit_kiosk(struct hs_api *api, const struct hs_http_request *req,
         struct hs_kiosk kiosk;
         hs_rc rc = hs_kiosk_by_cert(api->d.store, fp, &kiosk);
         if (rc != HS_OK && rc != HS_E_NOT_FOUND) {
-            reply_error(api, res, ERR_STORAGE, NULL);
+            hs_api_reply_error(api, res, ERR_STORAGE, NULL);
             return false;
         }
         memset(&s, 0, sizeof(s));
@@ -350,12 +339,12 @@ static bool admit_kiosk(struct hs_api *api, const struct hs_http_request *req,
     if (s.status == 0) {
         hm_log_info("request %" PRIu64 ": certificate %.16s… (CN %s) is not an enrolled kiosk",
                     req->id, fp, req->peer->subject_cn);
-        reply_error(api, res, ERR_KIOSK_UNKNOWN, NULL);
+        hs_api_reply_error(api, res, ERR_KIOSK_UNKNOWN, NULL);
         return false;
     }
     if (s.status != HS_KIOSK_ACTIVE) {
         hm_log_info("request %" PRIu64 ": kiosk %s is revoked", req->id, s.id);
-        reply_error(api, res, ERR_KIOSK_REVOKED, NULL);
+        hs_api_reply_error(api, res, ERR_KIOSK_REVOKED, NULL);
         return false;
     }
     hm_strlcpy(k->id, s.id, sizeof(k->id));
@@ -381,10 +370,10 @@ static void h_health(struct hs_api *api, const struct hs_http_request *req,
                   HUIMIN_VERSION, "storage",
                   hs_store_backend(api->d.store) == HS_BACKEND_SQLITE ? "sqlite" : "postgres",
                   "schema", hs_store_schema_version(api->d.store), "signer",
-                  hs_signer_kind(api->d.signer), "time", (json_int_t)api_now(api));
+                  hs_signer_kind(api->d.signer), "time", (json_int_t)hs_api_now(api));
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    reply_text(res, db_ok ? 200 : 503, "application/json; charset=utf-8", s ? s : "{}");
+    hs_api_reply_text(res, db_ok ? 200 : 503, "application/json; charset=utf-8", s ? s : "{}");
     free(s);
 }
 
@@ -430,7 +419,7 @@ static void h_metrics(struct hs_api *api, const struct hs_http_request *req,
                    "# TYPE huimin_api_requests_total counter\n");
     for (int i = 0; i < R_COUNT; i++)
         hm_buf_addf(b, "huimin_api_requests_total{route=\"%s\"} %" PRIu64 "\n", route_names[i],
-                    (uint64_t)atomic_load(&api->routes[i].count));
+                    (uint64_t)atomic_load(&api->routes[i]));
     hm_buf_addf(b, "# HELP huimin_api_errors_total error answers by code\n"
                    "# TYPE huimin_api_errors_total counter\n");
     for (int i = 0; i < ERR_COUNT; i++)
@@ -458,14 +447,14 @@ static void h_signing_cert(struct hs_api *api, const struct hs_http_request *req
                            struct hs_http_response *res)
 {
     (void)req;
-    reply_text(res, 200, "application/x-pem-file", hs_signer_cert_pem(api->d.signer));
+    hs_api_reply_text(res, 200, "application/x-pem-file", hs_signer_cert_pem(api->d.signer));
 }
 
 static void h_jwks(struct hs_api *api, const struct hs_http_request *req,
                    struct hs_http_response *res)
 {
     (void)req;
-    reply_text(res, 200, "application/jwk-set+json", api->jwks);
+    hs_api_reply_text(res, 200, "application/jwk-set+json", api->jwks);
 }
 
 /* The purposes a kiosk may ask a challenge for. */
@@ -479,35 +468,35 @@ static bool purpose_known(const char *p)
 }
 
 static void h_nonces(struct hs_api *api, const struct hs_http_request *req,
-                     struct hs_http_response *res, const struct kiosk_ctx *k)
+                     struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
-    json_t *body = json_body(api, req, res);
+    json_t *body = hs_api_json_body(api, req, res);
     if (!body)
         return;
-    const char *purpose = json_str(body, "purpose", 32);
+    const char *purpose = hs_api_json_str(body, "purpose", 32);
     if (!purpose || !purpose_known(purpose)) {
         json_decref(body);
-        reply_error(api, res, ERR_BAD_REQUEST,
-                    "purpose must be \"card-session\", \"id-card\" or \"confirm\"");
+        hs_api_reply_error(api, res, ERR_BAD_REQUEST,
+                           "purpose must be \"card-session\", \"id-card\" or \"confirm\"");
         return;
     }
     char nonce[HS_NONCE_TEXT];
-    int64_t now = api_now(api), exp = 0;
+    int64_t now = hs_api_now(api), exp = 0;
     hs_rc rc =
         hs_nonce_issue(api->d.store, k->id, purpose, api->d.cfg->nonce_ttl_s, now, nonce, &exp);
     if (rc != HS_OK) {
         json_decref(body);
-        reply_error(api, res, err_of_rc(rc), NULL);
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         return;
     }
     json_t *p = json_pack("{s:s, s:s, s:s, s:I, s:I}", "nonce", nonce, "purpose", purpose, "kiosk",
                           k->id, "iat", (json_int_t)now, "exp", (json_int_t)exp);
     json_decref(body);
-    reply_signed(api, res, 201, "huimin-nonce", p);
+    hs_api_reply_signed(api, res, 201, "huimin-nonce", p);
 }
 
 /* Decodes a base64url member into out; false when missing or malformed. */
-static bool json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len,
+bool hs_api_json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len,
                      bool optional)
 {
     json_t *v = json_object_get(o, key);
@@ -521,7 +510,7 @@ static bool json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_
 }
 
 /* The serial number of a DER certificate in decimal, as the card registry keys it. */
-static hs_rc cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap)
+hs_rc hs_api_cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap)
 {
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -571,27 +560,27 @@ static hs_rc session_fn(struct hs_conn *c, void *arg)
 }
 
 static void h_card_sessions(struct hs_api *api, const struct hs_http_request *req,
-                            struct hs_http_response *res, const struct kiosk_ctx *k)
+                            struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
     struct cl_piv_evidence *ev = NULL;
-    json_t *body = json_body(api, req, res);
+    json_t *body = hs_api_json_body(api, req, res);
     if (!body)
         return;
-    const char *nonce = json_str(body, "nonce", HS_NONCE_TEXT - 1);
+    const char *nonce = hs_api_json_str(body, "nonce", HS_NONCE_TEXT - 1);
     json_t *card = json_object_get(body, "card");
     ev = calloc(1, sizeof(*ev));
     if (!ev) {
-        reply_error(api, res, ERR_INTERNAL, NULL);
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
         goto out;
     }
     json_t *alg = json_object_get(card, "alg");
     if (!nonce || !json_is_object(card) || !json_is_integer(alg) ||
-        !json_b64(card, "cert", ev->cert, sizeof(ev->cert), &ev->cert_len, false) ||
-        !json_b64(card, "chuid", ev->chuid, sizeof(ev->chuid), &ev->chuid_len, true) ||
-        !json_b64(card, "signature", ev->sig, sizeof(ev->sig), &ev->sig_len, false) ||
+        !hs_api_json_b64(card, "cert", ev->cert, sizeof(ev->cert), &ev->cert_len, false) ||
+        !hs_api_json_b64(card, "chuid", ev->chuid, sizeof(ev->chuid), &ev->chuid_len, true) ||
+        !hs_api_json_b64(card, "signature", ev->sig, sizeof(ev->sig), &ev->sig_len, false) ||
         json_integer_value(alg) < 0 || json_integer_value(alg) > 255) {
-        reply_error(api, res, ERR_BAD_REQUEST,
-                    "need nonce and card {cert, signature, alg, chuid?} in base64url");
+        hs_api_reply_error(api, res, ERR_BAD_REQUEST,
+                           "need nonce and card {cert, signature, alg, chuid?} in base64url");
         goto out;
     }
     ev->alg = (uint8_t)json_integer_value(alg);
@@ -603,7 +592,7 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
     struct cl_piv_trust trust = {
         .ca_file = api->d.cfg->issuer_ca,
         .crl_file = api->d.cfg->issuer_crl[0] ? api->d.cfg->issuer_crl : NULL,
-        .now = api_now(api),
+        .now = hs_api_now(api),
     };
     struct cl_verdict verdict;
     cl_rc crc = cl_piv_verify(&trust, ev, &verdict);
@@ -614,62 +603,63 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
                  f ? f->reason : cl_strerror(crc));
         hm_log_info("kiosk %s: card refused: %s", k->id, detail);
         const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
-        reply_error(api, res,
-                    crc == CL_OK && rev && rev->state == CL_CHECK_FAILED ? ERR_CARD_REVOKED
-                                                                         : ERR_CARD_NOT_GENUINE,
-                    detail);
+        hs_api_reply_error(api, res,
+                           crc == CL_OK && rev && rev->state == CL_CHECK_FAILED
+                               ? ERR_CARD_REVOKED
+                               : ERR_CARD_NOT_GENUINE,
+                           detail);
         goto out;
     }
     /* The registry has the last word on revocation (a lost card is revoked there first). */
     char name[128], welfare_no[32];
     if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
                            sizeof(welfare_no)) != CL_OK) {
-        reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate names no holder");
+        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate names no holder");
         goto out;
     }
     char serial[64];
-    if (cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
-        reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
+    if (hs_api_cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
         goto out;
     }
     struct hs_card reg;
     hs_rc rc = hs_card_by_serial(api->d.store, serial, &reg);
     if (rc == HS_E_NOT_FOUND) {
-        reply_error(api, res, ERR_CARD_UNKNOWN, NULL);
+        hs_api_reply_error(api, res, ERR_CARD_UNKNOWN, NULL);
         goto out;
     }
     if (rc != HS_OK) {
-        reply_error(api, res, ERR_STORAGE, NULL);
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         goto out;
     }
     if (reg.status != HS_CARD_ACTIVE) {
-        reply_error(api, res, ERR_CARD_REVOKED, NULL);
+        hs_api_reply_error(api, res, ERR_CARD_REVOKED, NULL);
         goto out;
     }
     if (strcmp(reg.welfare_no, welfare_no) != 0) {
-        reply_error(api, res, ERR_CARD_NOT_GENUINE,
-                    "the certificate's welfare number differs from the registry's");
+        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE,
+                           "the certificate's welfare number differs from the registry's");
         goto out;
     }
 
     struct session_write w = { .nonce = nonce, .kiosk = k->id, .card = &reg };
     uint8_t raw[HS_NONCE_BYTES];
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        reply_error(api, res, ERR_INTERNAL, NULL);
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
         goto out;
     }
     hs_b64url_encode(raw, sizeof(raw), w.id);
-    w.now = api_now(api);
+    w.now = hs_api_now(api);
     w.exp = w.now + api->d.cfg->session_ttl_s;
     rc = hs_store_write(api->d.store, session_fn, &w);
     if (rc != HS_OK) {
-        reply_error(api, res, err_of_rc(rc), NULL);
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         goto out;
     }
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "session", w.id, "kiosk", k->id,
                           "welfare_no", reg.welfare_no, "holder", reg.holder, "card_serial",
                           reg.cert_serial, "iat", (json_int_t)w.now, "exp", (json_int_t)w.exp);
-    reply_signed(api, res, 201, "huimin-card-session", p);
+    hs_api_reply_signed(api, res, 201, "huimin-card-session", p);
 out:
     if (ev)
         hm_wipe(ev, sizeof(*ev));
@@ -678,7 +668,7 @@ out:
 }
 
 static void h_revocations(struct hs_api *api, const struct hs_http_request *req,
-                          struct hs_http_response *res, const struct kiosk_ctx *k)
+                          struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
     (void)req;
     (void)k;
@@ -686,17 +676,17 @@ static void h_revocations(struct hs_api *api, const struct hs_http_request *req,
     size_t n = 0;
     hs_rc rc = hs_card_revoked_list(api->d.store, &serials, &n);
     if (rc != HS_OK) {
-        reply_error(api, res, err_of_rc(rc), NULL);
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         return;
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, json_string(serials[i]));
     hs_strv_free(serials, n);
-    int64_t now = api_now(api);
+    int64_t now = hs_api_now(api);
     json_t *p = json_pack("{s:o, s:I, s:I}", "revoked", list, "iat", (json_int_t)now, "exp",
                           (json_int_t)(now + 3600));
-    reply_signed(api, res, 200, "huimin-revocations", p);
+    hs_api_reply_signed(api, res, 200, "huimin-revocations", p);
 }
 
 struct staff_call_write {
@@ -732,43 +722,43 @@ static json_t *staff_call_json(const char *id, const char *kiosk, int64_t at, co
 }
 
 static void h_staff_calls(struct hs_api *api, const struct hs_http_request *req,
-                          struct hs_http_response *res, const struct kiosk_ctx *k)
+                          struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
-    json_t *body = json_body(api, req, res);
+    json_t *body = hs_api_json_body(api, req, res);
     if (!body)
         return;
-    const char *reason = json_str(body, "reason", 200);
+    const char *reason = hs_api_json_str(body, "reason", 200);
     if (!reason) {
         json_decref(body);
-        reply_error(api, res, ERR_BAD_REQUEST, "reason: a text of 1 to 200 bytes");
+        hs_api_reply_error(api, res, ERR_BAD_REQUEST, "reason: a text of 1 to 200 bytes");
         return;
     }
-    struct staff_call_write w = { .kiosk = k->id, .reason = reason, .now = api_now(api) };
+    struct staff_call_write w = { .kiosk = k->id, .reason = reason, .now = hs_api_now(api) };
     uint8_t raw[16];
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         json_decref(body);
-        reply_error(api, res, ERR_INTERNAL, NULL);
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
         return;
     }
     hs_b64url_encode(raw, sizeof(raw), w.id);
     hs_rc rc = hs_store_write(api->d.store, staff_call_fn, &w);
     if (rc != HS_OK) {
         json_decref(body);
-        reply_error(api, res, err_of_rc(rc), NULL);
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         return;
     }
     json_t *p = staff_call_json(w.id, k->id, w.now, reason, 1);
     json_decref(body);
-    reply_signed(api, res, 201, "huimin-staff-call", p);
+    hs_api_reply_signed(api, res, 201, "huimin-staff-call", p);
 }
 
 static void h_staff_call(struct hs_api *api, const struct hs_http_request *req,
-                         struct hs_http_response *res, const struct kiosk_ctx *k, const char *id)
+                         struct hs_http_response *res, const struct hs_api_kiosk *k, const char *id)
 {
     (void)req;
     struct hs_conn *c = hs_store_reader(api->d.store);
     if (!c) {
-        reply_error(api, res, ERR_STORAGE, NULL);
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return;
     }
     const struct hs_val p[] = { hs_text(id), hs_text(k->id) };
@@ -778,18 +768,18 @@ static void h_staff_call(struct hs_api *api, const struct hs_http_request *req,
                        "id = $1 AND kiosk_id = $2",
                        p, 2, &r);
     if (rc != HS_OK) {
-        reply_error(api, res, ERR_STORAGE, NULL);
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return;
     }
     if (hs_rows_count(r) == 0) {
         hs_rows_free(r);
-        reply_error(api, res, ERR_NOT_FOUND, NULL);
+        hs_api_reply_error(api, res, ERR_NOT_FOUND, NULL);
         return;
     }
     json_t *j = staff_call_json(hs_rows_text(r, 0, 0), hs_rows_text(r, 0, 1), hs_rows_int(r, 0, 2),
                                 hs_rows_text(r, 0, 3), (int)hs_rows_int(r, 0, 4));
     hs_rows_free(r);
-    reply_signed(api, res, 200, "huimin-staff-call", j);
+    hs_api_reply_signed(api, res, 200, "huimin-staff-call", j);
 }
 
 /* ---- routing ------------------------------------------------------------- */
@@ -803,7 +793,7 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
 {
     struct hs_api *api = ctx;
     const char *path = req->path ? req->path : "";
-    enum route_id route = R_OTHER;
+    enum hs_api_route route = R_OTHER;
     static const char staff_prefix[] = "/v1/staff-calls/";
     const size_t sp = sizeof(staff_prefix) - 1;
 
@@ -823,18 +813,25 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
         route = R_REVOCATIONS;
     else if (strcmp(path, "/v1/staff-calls") == 0)
         route = R_STAFF_CALLS;
+    else if (strcmp(path, "/v1/status") == 0)
+        route = R_STATUS;
+    else if (strcmp(path, "/v1/confirmations") == 0)
+        route = R_CONFIRMATIONS;
+    else if (strcmp(path, "/v1/disputes") == 0)
+        route = R_DISPUTES;
     else if (strncmp(path, staff_prefix, sp) == 0 && path[sp] && strlen(path + sp) < 64 &&
              !strchr(path + sp, '/'))
         route = R_STAFF_CALL;
-    atomic_fetch_add(&api->routes[route].count, 1);
+    atomic_fetch_add(&api->routes[route], 1);
 
     if (route == R_OTHER) {
-        reply_error(api, res, ERR_NOT_FOUND, NULL);
+        hs_api_reply_error(api, res, ERR_NOT_FOUND, NULL);
         return;
     }
-    bool post = route == R_NONCES || route == R_CARD_SESSIONS || route == R_STAFF_CALLS;
+    bool post = route == R_NONCES || route == R_CARD_SESSIONS || route == R_STAFF_CALLS ||
+                route == R_STATUS || route == R_CONFIRMATIONS || route == R_DISPUTES;
     if (post ? !is_method(req, "POST") : !(is_method(req, "GET") || is_method(req, "HEAD"))) {
-        reply_error(api, res, ERR_METHOD, post ? "use POST" : "use GET");
+        hs_api_reply_error(api, res, ERR_METHOD, post ? "use POST" : "use GET");
         if (res->nheaders < HS_HTTP_MAX_EXTRA_HEADERS) {
             res->header_name[res->nheaders] = "Allow";
             hm_strlcpy(res->header_value[res->nheaders], post ? "POST" : "GET, HEAD",
@@ -861,7 +858,7 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
         h_jwks(api, req, res);
         return;
     }
-    struct kiosk_ctx k;
+    struct hs_api_kiosk k;
     if (!admit_kiosk(api, req, res, &k))
         return;
     switch (route) {
@@ -886,8 +883,17 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
     case R_STAFF_CALL:
         h_staff_call(api, req, res, &k, path + sp);
         break;
+    case R_STATUS:
+        hs_api_h_status(api, req, res, &k);
+        break;
+    case R_CONFIRMATIONS:
+        hs_api_h_confirmations(api, req, res, &k);
+        break;
+    case R_DISPUTES:
+        hs_api_h_disputes(api, req, res, &k);
+        break;
     default:
-        reply_error(api, res, ERR_NOT_FOUND, NULL);
+        hs_api_reply_error(api, res, ERR_NOT_FOUND, NULL);
         break;
     }
 }

@@ -465,21 +465,34 @@ hs_rc hs_nonce_consume(struct hs_store *st, const char *nonce, const char *kiosk
     return hs_store_write(st, nonce_consume_fn, &a);
 }
 
+/*
+ * A confirm nonce is kept this long after it expired: a confirmation the card
+ * signed while the nonce was live may reach the server later from the kiosk's
+ * journal, and must still find its nonce unused (docs/API.md).
+ */
+#define NONCE_CONFIRM_KEEP_S (30 * 24 * 3600)
+
 struct nonce_purge {
-    int64_t before;
+    int64_t before, confirm_before;
 };
 
 static hs_rc nonce_purge_fn(struct hs_conn *c, void *arg)
 {
     const struct nonce_purge *a = arg;
-    const struct hs_val p[] = { hs_int(a->before) };
-    return hs_exec(c, "DELETE FROM nonces WHERE expires_at < $1", p, 1, NULL);
+    const struct hs_val p[] = { hs_int(a->before), hs_int(a->confirm_before) };
+    return hs_exec(c,
+                   "DELETE FROM nonces WHERE expires_at < $1 AND (purpose <> 'confirm' OR "
+                   "expires_at < $2)",
+                   p, 2, NULL);
 }
 
+/* Deletes nonces expired before now - keep_s; confirm nonces only once they expired
+ * NONCE_CONFIRM_KEEP_S (or keep_s, if longer) ago. */
 hs_rc hs_nonce_purge(struct hs_store *st, int64_t now, int keep_s)
 {
     if (!st)
         return HS_E_INVALID_ARG;
-    struct nonce_purge a = { now - keep_s };
+    int64_t confirm_keep = keep_s > NONCE_CONFIRM_KEEP_S ? keep_s : NONCE_CONFIRM_KEEP_S;
+    struct nonce_purge a = { now - keep_s, now - confirm_keep };
     return hs_store_write(st, nonce_purge_fn, &a);
 }

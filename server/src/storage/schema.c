@@ -139,9 +139,63 @@ static const char schema_v2[] =
     " updated_at BIGINT NOT NULL);"
     "CREATE INDEX payments_entitlement ON payments (entitlement_id, period);";
 
+/*
+ * Version 3: what residents do at a kiosk with their benefits (issue 7).
+ *
+ * confirmations: a payment's one confirmation of receipt (确认领取); the
+ * primary key on payment_id is what makes it exactly one. The statement the
+ * card signed is kept byte for byte with its SHA-256, the card's signature
+ * (DER ECDSA), the certificate it was checked against (DER), the key used
+ * ('9c' or '9e'), the proof ('pin': 9C after VERIFY PIN; 'tap': 9E, for a
+ * tap-only resident), the confirm nonce, the kiosk, the card session (NULL
+ * for a delivery from a kiosk's journal), the time it was stored and the
+ * signed receipt (compact JWS), so a retry gets the very same token.
+ *
+ * disputes: a resident's objection to a payment, with reason not_received,
+ * wrong_amount or other, an optional note ('' when none), status open until
+ * hall staff resolve or reject it.
+ *
+ * exceptions: the hall staff's queue; kind names what needs a person
+ * ('dispute' today; failed checks, revoked cards and staff calls later),
+ * subject the row it is about (a dispute id), status open or closed.
+ */
+static const char schema_v3[] =
+    "CREATE TABLE confirmations ("
+    " payment_id TEXT PRIMARY KEY REFERENCES payments (id),"
+    " receipt_id TEXT NOT NULL UNIQUE,"
+    " statement BLOB NOT NULL,"
+    " statement_sha256 BLOB NOT NULL,"
+    " signature BLOB NOT NULL,"
+    " cert BLOB NOT NULL,"
+    " key_ref TEXT NOT NULL CHECK (key_ref IN ('9c', '9e')),"
+    " proof TEXT NOT NULL CHECK (proof IN ('pin', 'tap')),"
+    " nonce TEXT NOT NULL,"
+    " kiosk_id TEXT NOT NULL,"
+    " session_id TEXT,"
+    " at BIGINT NOT NULL,"
+    " receipt TEXT NOT NULL);"
+    "CREATE TABLE disputes ("
+    " id TEXT PRIMARY KEY,"
+    " payment_id TEXT NOT NULL REFERENCES payments (id),"
+    " reason TEXT NOT NULL CHECK (reason IN ('not_received', 'wrong_amount', 'other')),"
+    " note TEXT NOT NULL,"
+    " kiosk_id TEXT NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('open', 'resolved', 'rejected')));"
+    "CREATE INDEX disputes_payment ON disputes (payment_id);"
+    "CREATE TABLE exceptions ("
+    " id TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " kiosk_id TEXT NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('open', 'closed')));"
+    "CREATE INDEX exceptions_status ON exceptions (status, at);";
+
 const struct hs_migration hs_migrations[] = {
     { .version = 1, .name = "base schema", .sql = schema_v1, .seed = seed_audit_head },
     { .version = 2, .name = "residents, programmes, entitlements, payments", .sql = schema_v2 },
+    { .version = 3, .name = "confirmations, disputes, exceptions", .sql = schema_v3 },
 };
 
 const size_t hs_migrations_count = sizeof(hs_migrations) / sizeof(hs_migrations[0]);

@@ -1,0 +1,152 @@
+/*
+ * What the /v1 handler files share (server/src/api/api.c and benefits.c):
+ * the api object, the error codes a kiosk can see, the reply helpers and the
+ * JSON helpers. Internal to hs_api: nothing outside server/src/api includes it.
+ */
+#ifndef HS_API_INT_H
+#define HS_API_INT_H
+
+#include "hs/api.h"
+#include "hs/registry.h"
+
+#include <jansson.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors -------------------------------------------------------------- */
+
+/*
+ * Every error a kiosk or operator can see; api.c holds the table with the
+ * stable code, the HTTP status and the messages in Chinese and English.
+ * New codes go before ERR_COUNT.
+ */
+enum api_err {
+    ERR_NOT_FOUND,
+    ERR_METHOD,
+    ERR_CONTENT_TYPE,
+    ERR_BAD_JSON,
+    ERR_BAD_REQUEST,
+    ERR_TOO_LARGE,
+    ERR_NO_CLIENT_CERT,
+    ERR_KIOSK_UNKNOWN,
+    ERR_KIOSK_REVOKED,
+    ERR_NONCE_UNKNOWN,
+    ERR_NONCE_EXPIRED,
+    ERR_NONCE_USED,
+    ERR_NONCE_KIOSK,
+    ERR_CARD_NOT_GENUINE,
+    ERR_CARD_REVOKED,
+    ERR_CARD_UNKNOWN,
+    ERR_STORAGE,
+    ERR_INTERNAL,
+    /* Benefits (issue 7). */
+    ERR_SESSION_UNKNOWN,
+    ERR_SESSION_EXPIRED,
+    ERR_SESSION_KIOSK,
+    ERR_RESIDENT_UNKNOWN,
+    ERR_PAYMENT_UNKNOWN,
+    ERR_PAYMENT_NOT_YOURS,
+    ERR_PAYMENT_NOT_PAID,
+    ERR_ALREADY_CONFIRMED,
+    ERR_ALREADY_DISPUTED,
+    ERR_STATEMENT_INVALID,
+    ERR_SIGNATURE_INVALID,
+    ERR_PIN_REQUIRED,
+    ERR_COUNT
+};
+
+/* The stable code of an error ("nonce_used"). */
+const char *hs_api_err_code(enum api_err e);
+/* The HTTP status of an error. */
+int hs_api_err_status(enum api_err e);
+
+/* ---- the api object ------------------------------------------------------ */
+
+#define HS_API_KIOSK_CACHE_SLOTS 256
+
+struct hs_api_kiosk_slot {
+    char sha256[65];
+    char id[64];
+    enum hs_kiosk_status status; /* 0: not enrolled */
+    uint64_t until_ms;
+};
+
+enum hs_api_route {
+    R_HEALTH,
+    R_METRICS,
+    R_SIGNING_CERT,
+    R_JWKS,
+    R_NONCES,
+    R_CARD_SESSIONS,
+    R_REVOCATIONS,
+    R_STAFF_CALLS,
+    R_STAFF_CALL,
+    R_STATUS,
+    R_CONFIRMATIONS,
+    R_DISPUTES,
+    R_OTHER,
+    R_COUNT
+};
+
+struct hs_api {
+    struct hs_api_deps d;
+    struct hs_http *http;
+    char *jwks;
+    pthread_mutex_t lock; /* the kiosk cache */
+    struct hs_api_kiosk_slot cache[HS_API_KIOSK_CACHE_SLOTS];
+    atomic_uint_fast64_t routes[R_COUNT];
+    atomic_uint_fast64_t errors[ERR_COUNT];
+};
+
+/* The admitted kiosk of a request (enrolled and active). */
+struct hs_api_kiosk {
+    char id[64];
+};
+
+/* The api's clock: unix seconds. */
+int64_t hs_api_now(const struct hs_api *api);
+
+/* ---- replies ------------------------------------------------------------- */
+
+/* A JSON error answer; detail (may be NULL or "") goes to error.detail. */
+void hs_api_reply_error(struct hs_api *api, struct hs_http_response *res, enum api_err e,
+                        const char *detail);
+/* Signs payload (stealing the reference; NULL gives 500) and sends it as application/jose. */
+void hs_api_reply_signed(struct hs_api *api, struct hs_http_response *res, int status,
+                         const char *typ, json_t *payload);
+/* Sends a token signed earlier (a stored receipt) as application/jose. */
+void hs_api_reply_token(struct hs_api *api, struct hs_http_response *res, int status,
+                        const char *token);
+void hs_api_reply_text(struct hs_http_response *res, int status, const char *ctype,
+                       const char *text);
+/* The error a kiosk sees for a library result (storage, nonces, cards). */
+enum api_err hs_api_err_of_rc(hs_rc rc);
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* A JSON object body (duplicate keys refused), or NULL with an error reply made. */
+json_t *hs_api_json_body(struct hs_api *api, const struct hs_http_request *req,
+                         struct hs_http_response *res);
+/* A string member of 1 to max bytes without NUL, or NULL. */
+const char *hs_api_json_str(json_t *o, const char *key, size_t max);
+/* Decodes a base64url member into out (cap bytes); false when missing (unless optional) or
+ * malformed. A missing optional member gives *len 0. */
+bool hs_api_json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len,
+                     bool optional);
+/* The serial number of a DER certificate in decimal, as the card registry keys it. */
+hs_rc hs_api_cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap);
+
+/* ---- benefits (benefits.c) ----------------------------------------------- */
+
+void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
+                     struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *req,
+                            struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_disputes(struct hs_api *api, const struct hs_http_request *req,
+                       struct hs_http_response *res, const struct hs_api_kiosk *k);
+
+#endif

@@ -1,0 +1,1024 @@
+/* The benefits a resident sees and acts on at a kiosk (issue 7): the signed status of a card
+ * session, payment confirmations proved by the card (exactly once, with a signed receipt) and
+ * disputes queued for hall staff. docs/API.md "Benefits" is the contract. */
+#include "api_int.h"
+
+#include "hs/audit.h"
+#include "hs/import.h"
+#include "hs/jws.h"
+
+#include "cl/piv.h"
+
+#include "hm/log.h"
+#include "hm/util.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STATEMENT_MAX     1024 /* bytes of a confirmation statement: ~230 in practice */
+#define CARD_SIG_MAX      512  /* a DER ECDSA signature (or an RSA-2048 one) */
+#define CLOCK_SKEW_S      300  /* how far ahead of the server a kiosk's clock may be */
+#define ID_BYTES          12   /* receipts, disputes, exceptions: 16 base64url characters */
+#define ID_TEXT           17   /* HS_B64URL_LEN(12) + NUL */
+#define NOTE_MAX          500  /* bytes of a dispute's note */
+#define STATUS_MONTHS     12   /* payments shown: this many months, the current one included */
+#define STATEMENT_MEMBERS 9
+
+static_assert(HS_B64URL_LEN(ID_BYTES) + 1 == ID_TEXT, "id text length");
+
+/* ---- names of the stored enums (hs/import.h) ------------------------------ */
+
+static const char *payment_status_name(int64_t s)
+{
+    switch (s) {
+    case HS_PAY_SCHEDULED:
+        return "scheduled";
+    case HS_PAY_PAID:
+        return "paid";
+    case HS_PAY_CONFIRMED:
+        return "confirmed";
+    case HS_PAY_DISPUTED:
+        return "disputed";
+    case HS_PAY_RETURNED:
+        return "returned";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *entitlement_status_name(int64_t s)
+{
+    switch (s) {
+    case HS_ENT_ACTIVE:
+        return "active";
+    case HS_ENT_PHASE_OUT:
+        return "phase_out";
+    case HS_ENT_SUSPENDED:
+        return "suspended";
+    case HS_ENT_STOPPED:
+        return "stopped";
+    default:
+        return "unknown";
+    }
+}
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static bool random_id(char out[ID_TEXT])
+{
+    uint8_t raw[ID_BYTES];
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return false;
+    hs_b64url_encode(raw, sizeof(raw), out);
+    return true;
+}
+
+static bool sha256(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    unsigned int len = 0;
+    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32;
+}
+
+static void kiosk_actor(char *out, size_t cap, const char *kiosk)
+{
+    snprintf(out, cap, "kiosk:%s", kiosk);
+}
+
+/* A text column that may be NULL, as a JSON string or null. */
+static json_t *json_text_or_null(const struct hs_rows *r, int row, int col)
+{
+    return hs_rows_is_null(r, row, col) ? json_null() : json_string(hs_rows_text(r, row, col));
+}
+
+/* ---- card sessions and residents --------------------------------------------- */
+
+struct session_info {
+    char id[HS_NONCE_TEXT];
+    char cert_serial[64];
+    char welfare_no[32];
+    int64_t expires_at;
+};
+
+/* Finds a current card session of this kiosk, or replies with the error (false). */
+static bool session_get(struct hs_api *api, struct hs_http_response *res,
+                        const struct hs_api_kiosk *k, const char *id, struct session_info *out)
+{
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    if (!c) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return false;
+    }
+    const struct hs_val p[] = { hs_text(id) };
+    struct hs_rows *r = NULL;
+    if (hs_exec(c,
+                "SELECT kiosk_id, cert_serial, welfare_no, expires_at FROM card_sessions WHERE "
+                "id = $1",
+                p, 1, &r) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return false;
+    }
+    enum api_err e = ERR_COUNT;
+    if (hs_rows_count(r) == 0)
+        e = ERR_SESSION_UNKNOWN;
+    else if (strcmp(hs_rows_text(r, 0, 0), k->id) != 0)
+        e = ERR_SESSION_KIOSK;
+    else if (hs_rows_int(r, 0, 3) <= hs_api_now(api))
+        e = ERR_SESSION_EXPIRED;
+    if (e == ERR_COUNT) {
+        hm_strlcpy(out->id, id, sizeof(out->id));
+        hm_strlcpy(out->cert_serial, hs_rows_text(r, 0, 1), sizeof(out->cert_serial));
+        hm_strlcpy(out->welfare_no, hs_rows_text(r, 0, 2), sizeof(out->welfare_no));
+        out->expires_at = hs_rows_int(r, 0, 3);
+    }
+    hs_rows_free(r);
+    if (e != ERR_COUNT) {
+        hs_api_reply_error(api, res, e, NULL);
+        return false;
+    }
+    return true;
+}
+
+struct resident {
+    char id[32];
+    char name[128];
+    char welfare_no[32];
+    int64_t flags;
+};
+
+/* The resident holding a welfare number, or replies with the error (false). */
+static bool resident_get(struct hs_api *api, struct hs_http_response *res, const char *welfare_no,
+                         struct resident *out)
+{
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    const struct hs_val p[] = { hs_text(welfare_no) };
+    struct hs_rows *r = NULL;
+    if (!c || hs_exec(c, "SELECT id, name, welfare_no, flags FROM residents WHERE welfare_no = $1",
+                      p, 1, &r) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return false;
+    }
+    if (hs_rows_count(r) == 0) {
+        hs_rows_free(r);
+        hs_api_reply_error(api, res, ERR_RESIDENT_UNKNOWN, NULL);
+        return false;
+    }
+    hm_strlcpy(out->id, hs_rows_text(r, 0, 0), sizeof(out->id));
+    hm_strlcpy(out->name, hs_rows_text(r, 0, 1), sizeof(out->name));
+    hm_strlcpy(out->welfare_no, hs_rows_text(r, 0, 2), sizeof(out->welfare_no));
+    out->flags = hs_rows_int(r, 0, 3);
+    hs_rows_free(r);
+    return true;
+}
+
+struct payment {
+    char id[64];
+    char period[8];
+    int64_t amount_fen;
+    int64_t status;
+};
+
+/* A payment of this resident, or replies with payment_unknown / payment_not_yours (false). */
+static bool payment_get(struct hs_api *api, struct hs_http_response *res, const char *id,
+                        const struct resident *who, struct payment *out)
+{
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    const struct hs_val p[] = { hs_text(id) };
+    struct hs_rows *r = NULL;
+    if (!c || hs_exec(c,
+                      "SELECT py.period, py.amount_fen, py.status, e.resident_id FROM payments py "
+                      "JOIN entitlements e ON e.id = py.entitlement_id WHERE py.id = $1",
+                      p, 1, &r) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return false;
+    }
+    enum api_err e = ERR_COUNT;
+    if (hs_rows_count(r) == 0)
+        e = ERR_PAYMENT_UNKNOWN;
+    else if (strcmp(hs_rows_text(r, 0, 3), who->id) != 0)
+        e = ERR_PAYMENT_NOT_YOURS;
+    if (e == ERR_COUNT) {
+        hm_strlcpy(out->id, id, sizeof(out->id));
+        hm_strlcpy(out->period, hs_rows_text(r, 0, 0), sizeof(out->period));
+        out->amount_fen = hs_rows_int(r, 0, 1);
+        out->status = hs_rows_int(r, 0, 2);
+    }
+    hs_rows_free(r);
+    if (e != ERR_COUNT) {
+        hs_api_reply_error(api, res, e, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* ---- POST /v1/status --------------------------------------------------------- */
+
+/* "YYYY-MM" of the current month and of the first month shown; the current year. */
+static void calendar(int64_t now, char cur[8], char from[8], int *year)
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    unsigned y = (unsigned)(tm.tm_year + 1900) % 10000u, m = (unsigned)tm.tm_mon % 12u;
+    unsigned back = y * 12u + m + 12u * 10000u - (STATUS_MONTHS - 1);
+    snprintf(cur, 8, "%04u-%02u", y, m + 1u);
+    snprintf(from, 8, "%04u-%02u", (back / 12u) % 10000u, back % 12u + 1u);
+    *year = (int)y;
+}
+
+static json_t *status_entitlements(struct hs_conn *c, const char *resident_id, hs_rc *rc)
+{
+    const struct hs_val p[] = { hs_text(resident_id) };
+    struct hs_rows *r = NULL;
+    *rc = hs_exec(c,
+                  "SELECT e.id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
+                  "e.start_date, e.end_date, e.reason FROM entitlements e JOIN programmes pr ON "
+                  "pr.code = e.programme WHERE e.resident_id = $1 ORDER BY e.id",
+                  p, 1, &r);
+    if (*rc != HS_OK)
+        return NULL;
+    json_t *a = json_array();
+    for (int i = 0; a && i < hs_rows_count(r); i++) {
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:s}", "id", hs_rows_text(r, i, 0),
+            "programme", hs_rows_text(r, i, 1), "programme_name", hs_rows_text(r, i, 2),
+            "amount_fen", (json_int_t)hs_rows_int(r, i, 3), "period", hs_rows_text(r, i, 4),
+            "status", entitlement_status_name(hs_rows_int(r, i, 5)), "start", hs_rows_text(r, i, 6),
+            "end", json_text_or_null(r, i, 7), "reason", hs_rows_text(r, i, 8));
+        if (!o || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    hs_rows_free(r);
+    if (!a)
+        *rc = HS_E_NO_MEMORY;
+    return a;
+}
+
+/*
+ * Fills the payments part of the status: the list (periods from `from` on, newest first),
+ * the ids awaiting confirmation, the next scheduled payment and the year's total.
+ */
+static hs_rc status_payments(struct hs_conn *c, const char *resident_id, const char *from, int year,
+                             json_t *status)
+{
+    const struct hs_val p[] = { hs_text(resident_id) };
+    struct hs_rows *r = NULL;
+    hs_rc rc = hs_exec(c,
+                       "SELECT py.id, py.entitlement_id, e.programme, pr.name, py.period, "
+                       "py.amount_fen, py.channel, py.account_masked, py.paid_date, py.status "
+                       "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
+                       "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
+                       "ORDER BY py.period DESC, py.id",
+                       p, 1, &r);
+    if (rc != HS_OK)
+        return rc;
+    json_t *list = json_array(), *awaiting = json_array(), *next = json_null();
+    int64_t total = 0;
+    char year_prefix[8];
+    snprintf(year_prefix, sizeof(year_prefix), "%04d-", year % 10000);
+    rc = list && awaiting ? HS_OK : HS_E_NO_MEMORY;
+    for (int i = 0; rc == HS_OK && i < hs_rows_count(r); i++) {
+        const char *id = hs_rows_text(r, i, 0), *period = hs_rows_text(r, i, 4);
+        int64_t st = hs_rows_int(r, i, 9), amount = hs_rows_int(r, i, 5);
+        if (st == HS_PAY_PAID && json_array_append_new(awaiting, json_string(id)) != 0)
+            rc = HS_E_NO_MEMORY;
+        if ((st == HS_PAY_PAID || st == HS_PAY_CONFIRMED || st == HS_PAY_DISPUTED) &&
+            strncmp(period, year_prefix, 5) == 0)
+            total += amount;
+        /* Rows come newest first: the last scheduled one seen is the earliest. */
+        if (st == HS_PAY_SCHEDULED) {
+            json_t *n =
+                json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", id, "programme",
+                          hs_rows_text(r, i, 2), "programme_name", hs_rows_text(r, i, 3), "period",
+                          period, "amount_fen", (json_int_t)amount, "status", "scheduled");
+            if (!n)
+                rc = HS_E_NO_MEMORY;
+            json_decref(next);
+            next = n ? n : json_null();
+        }
+        if (strcmp(period, from) < 0)
+            continue;
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:s}", "id", id, "entitlement",
+                      hs_rows_text(r, i, 1), "programme", hs_rows_text(r, i, 2), "programme_name",
+                      hs_rows_text(r, i, 3), "period", period, "amount_fen", (json_int_t)amount,
+                      "channel", hs_rows_text(r, i, 6), "account", hs_rows_text(r, i, 7),
+                      "paid_date", json_text_or_null(r, i, 8), "status", payment_status_name(st));
+        if (!o || json_array_append_new(list, o) != 0)
+            rc = HS_E_NO_MEMORY;
+    }
+    hs_rows_free(r);
+    if (rc != HS_OK) {
+        json_decref(list);
+        json_decref(awaiting);
+        json_decref(next);
+        return rc;
+    }
+    /* json_object_set_new takes the value, even when it fails. */
+    int bad = json_object_set_new(status, "payments", list);
+    bad |= json_object_set_new(status, "awaiting_confirmation", awaiting);
+    bad |= json_object_set_new(status, "next_payment", next);
+    bad |= json_object_set_new(status, "year_total_fen", json_integer((json_int_t)total));
+    return bad ? HS_E_NO_MEMORY : HS_OK;
+}
+
+void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
+                     struct hs_http_response *res, const struct hs_api_kiosk *k)
+{
+    json_t *body = hs_api_json_body(api, req, res);
+    if (!body)
+        return;
+    json_t *status = NULL;
+    const char *sid = hs_api_json_str(body, "session", HS_NONCE_TEXT - 1);
+    if (!sid) {
+        hs_api_reply_error(api, res, ERR_BAD_REQUEST, "session: the card session's id");
+        goto out;
+    }
+    struct session_info s;
+    struct resident who;
+    if (!session_get(api, res, k, sid, &s) || !resident_get(api, res, s.welfare_no, &who))
+        goto out;
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    if (!c) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        goto out;
+    }
+    int64_t now = hs_api_now(api);
+    char cur[8], from[8];
+    int year;
+    calendar(now, cur, from, &year);
+    hs_rc rc;
+    json_t *ents = status_entitlements(c, who.id, &rc);
+    if (!ents) {
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        goto out;
+    }
+    status = json_pack("{s:s, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:b}, s:o}", "session", s.id,
+                       "kiosk", k->id, "iat", (json_int_t)now, "exp", (json_int_t)s.expires_at,
+                       "resident", "id", who.id, "name", who.name, "welfare_no", who.welfare_no,
+                       "tap_only", (who.flags & HS_RESIDENT_TAP_ONLY) != 0, "entitlements", ents);
+    if (!status) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    rc = status_payments(c, who.id, from, year, status);
+    if (rc != HS_OK) {
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        goto out;
+    }
+    hs_api_reply_signed(api, res, 200, "huimin-status", status);
+    status = NULL;
+out:
+    json_decref(status);
+    json_decref(body);
+}
+
+/* ---- POST /v1/confirmations -------------------------------------------------- */
+
+/* The statement's members, once it parsed and was found canonical. */
+struct statement {
+    int64_t amount_fen, time;
+    char kiosk[64];
+    char nonce[HS_NONCE_TEXT];
+    char payment[64];
+    char period[8];
+    char welfare_no[32];
+};
+
+struct confirm {
+    struct cl_piv_evidence ev; /* the certificate and the signature; no challenge */
+    uint8_t stmt[STATEMENT_MAX];
+    size_t stmt_len;
+    uint8_t stmt_sha[32];
+    bool tap; /* 9E */
+    const char *session_id;
+    struct statement st;
+};
+
+static bool copy_member(json_t *o, const char *key, char *out, size_t cap)
+{
+    const char *s = hs_api_json_str(o, key, cap - 1);
+    return s && hm_strlcpy(out, s, cap) < cap;
+}
+
+/*
+ * Parses the statement: JSON, exactly the members of docs/API.md with the
+ * right types, and canonical (jansson's compact, sorted encoding of what it
+ * says gives back the same bytes). detail gets the reason on failure.
+ */
+static bool statement_parse(const uint8_t *b, size_t n, struct statement *out, char *detail,
+                            size_t cap)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)b, n, JSON_REJECT_DUPLICATES, &jerr);
+    char *again = NULL;
+    bool ok = false;
+    if (!j || !json_is_object(j)) {
+        snprintf(detail, cap, "the statement is not a JSON object");
+        goto out;
+    }
+    json_t *typ = json_object_get(j, "typ"), *v = json_object_get(j, "v");
+    json_t *amount = json_object_get(j, "amount_fen"), *t = json_object_get(j, "time");
+    if (json_object_size(j) != STATEMENT_MEMBERS || !json_is_string(typ) ||
+        strcmp(json_string_value(typ), "huimin-confirmation") != 0 || !json_is_integer(v) ||
+        json_integer_value(v) != 1 || !json_is_integer(amount) || json_integer_value(amount) <= 0 ||
+        !json_is_integer(t) || json_integer_value(t) <= 0 ||
+        !copy_member(j, "kiosk", out->kiosk, sizeof(out->kiosk)) ||
+        !copy_member(j, "nonce", out->nonce, sizeof(out->nonce)) ||
+        strlen(out->nonce) != HS_NONCE_TEXT - 1 ||
+        !copy_member(j, "payment", out->payment, sizeof(out->payment)) ||
+        !copy_member(j, "period", out->period, sizeof(out->period)) ||
+        !copy_member(j, "welfare_no", out->welfare_no, sizeof(out->welfare_no))) {
+        snprintf(detail, cap,
+                 "the statement must have exactly amount_fen, kiosk, nonce, payment, period, "
+                 "time, typ (\"huimin-confirmation\"), v (1) and welfare_no");
+        goto out;
+    }
+    int32_t month;
+    if (!hs_import_parse_month(out->period, &month)) {
+        snprintf(detail, cap, "the statement's period is not YYYY-MM");
+        goto out;
+    }
+    out->amount_fen = (int64_t)json_integer_value(amount);
+    out->time = (int64_t)json_integer_value(t);
+    again = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!again || strlen(again) != n || memcmp(again, b, n) != 0) {
+        snprintf(detail, cap,
+                 "the statement is not canonical (compact JSON with sorted keys, as jansson "
+                 "JSON_COMPACT|JSON_SORT_KEYS writes it)");
+        goto out;
+    }
+    ok = true;
+out:
+    free(again);
+    json_decref(j);
+    return ok;
+}
+
+/* A confirmation stored for a payment: its statement and receipt (malloc'd), or none. */
+struct stored {
+    bool found;
+    bool same; /* its statement has the bytes of ours */
+    char *receipt;
+};
+
+static hs_rc stored_get(struct hs_api *api, const char *payment, const uint8_t *stmt, size_t n,
+                        struct stored *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    if (!c)
+        return HS_E_DB;
+    const struct hs_val p[] = { hs_text(payment) };
+    struct hs_rows *r = NULL;
+    hs_rc rc =
+        hs_exec(c, "SELECT statement, receipt FROM confirmations WHERE payment_id = $1", p, 1, &r);
+    if (rc != HS_OK)
+        return rc;
+    if (hs_rows_count(r) == 1) {
+        size_t len = 0;
+        const uint8_t *b = hs_rows_blob(r, 0, 0, &len);
+        out->found = true;
+        out->same = b && len == n && memcmp(b, stmt, n) == 0;
+        out->receipt = strdup(hs_rows_text(r, 0, 1));
+        if (!out->receipt)
+            rc = HS_E_NO_MEMORY;
+    }
+    hs_rows_free(r);
+    return rc;
+}
+
+/* Answers with a stored confirmation: 200 and its receipt for the same statement, 409
+ * already_confirmed (the receipt in detail) for another one. */
+static void reply_stored(struct hs_api *api, struct hs_http_response *res, const struct stored *s)
+{
+    if (s->found && s->same)
+        hs_api_reply_token(api, res, 200, s->receipt);
+    else
+        hs_api_reply_error(api, res, ERR_ALREADY_CONFIRMED, s->found ? s->receipt : NULL);
+}
+
+/*
+ * The card's evidence: the certificate chains to the issuer CA, is valid,
+ * allows signatures and is not revoked (cl_piv_verify without a challenge:
+ * its challenge buffer is too small for a statement), it names the
+ * statement's welfare number, the registry has the card (9E: this very card;
+ * 9C: an active card of this resident), and the card signed SHA-256 of the
+ * statement with the certified key. Replies with the error (false).
+ */
+static bool card_check(struct hs_api *api, struct hs_http_response *res,
+                       const struct hs_api_kiosk *k, const struct confirm *cf)
+{
+    /* No challenge in the evidence: "possession" is not checked there but below. */
+    const struct cl_piv_evidence *ev = &cf->ev;
+    char detail[CL_CHECK_REASON_MAX + 64];
+    struct cl_piv_trust trust = {
+        .ca_file = api->d.cfg->issuer_ca,
+        .crl_file = api->d.cfg->issuer_crl[0] ? api->d.cfg->issuer_crl : NULL,
+        .now = hs_api_now(api),
+    };
+    struct cl_verdict verdict;
+    cl_rc crc = cl_piv_verify(&trust, ev, &verdict);
+    static const char *const must[] = { "chain", "validity", "key-usage" };
+    if (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
+        cl_verdict_first_failure(&verdict)) {
+        const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
+        snprintf(detail, sizeof(detail), "%s: %s", f ? f->name : "verify",
+                 f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
+        hm_log_info("kiosk %s: confirmation card refused: %s", k->id, detail);
+        const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
+        hs_api_reply_error(api, res,
+                           crc == CL_OK && rev && rev->state == CL_CHECK_FAILED
+                               ? ERR_CARD_REVOKED
+                               : ERR_CARD_NOT_GENUINE,
+                           detail);
+        return false;
+    }
+    char name[128], welfare_no[32], serial[64];
+    if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
+                           sizeof(welfare_no)) != CL_OK ||
+        strcmp(welfare_no, cf->st.welfare_no) != 0) {
+        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE,
+                           "the certificate does not name the statement's welfare number");
+        return false;
+    }
+    if (hs_api_cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
+        return false;
+    }
+    /* The registry has the last word on revocation (a lost card is revoked there first). */
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    struct hs_rows *r = NULL;
+    const struct hs_val p9e[] = { hs_text(serial) };
+    const struct hs_val p9c[] = { hs_text(welfare_no) };
+    hs_rc rc = !c        ? HS_E_DB
+               : cf->tap ? hs_exec(c, "SELECT status, welfare_no FROM cards WHERE cert_serial = $1",
+                                   p9e, 1, &r)
+                         : hs_exec(c,
+                                   "SELECT status, welfare_no FROM cards WHERE welfare_no = $1 "
+                                   "ORDER BY status",
+                                   p9c, 1, &r);
+    if (rc != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return false;
+    }
+    enum api_err e = ERR_COUNT;
+    if (hs_rows_count(r) == 0)
+        e = ERR_CARD_UNKNOWN;
+    else if (hs_rows_int(r, 0, 0) != HS_CARD_ACTIVE) /* 9C: active cards sort first */
+        e = ERR_CARD_REVOKED;
+    else if (strcmp(hs_rows_text(r, 0, 1), welfare_no) != 0)
+        e = ERR_CARD_NOT_GENUINE;
+    hs_rows_free(r);
+    if (e != ERR_COUNT) {
+        hs_api_reply_error(api, res, e, NULL);
+        return false;
+    }
+    crc = cl_piv_check_signature(ev->cert, ev->cert_len, cf->stmt, cf->stmt_len, ev->sig,
+                                 ev->sig_len);
+    if (crc != CL_OK) {
+        hm_log_info("kiosk %s: confirmation signature refused: %s", k->id, cl_strerror(crc));
+        hs_api_reply_error(api, res, ERR_SIGNATURE_INVALID,
+                           "the signature is not the certified key's over SHA-256 of the "
+                           "statement");
+        return false;
+    }
+    return true;
+}
+
+struct confirm_write {
+    const struct confirm *cf;
+    const char *kiosk, *receipt_id, *receipt;
+    int64_t now;
+};
+
+/*
+ * One transaction: the payment moves paid -> confirmed (the conditional
+ * UPDATE decides a race: exactly one caller changes the row, and the primary
+ * key of confirmations backs it), the nonce is used, the confirmation is
+ * stored and audited. HS_E_CONFLICT when the payment is no longer paid.
+ */
+static hs_rc confirm_fn(struct hs_conn *c, void *arg)
+{
+    const struct confirm_write *a = arg;
+    const struct confirm *cf = a->cf;
+    const struct hs_val pu[] = { hs_text(cf->st.payment), hs_int(a->now), hs_int(HS_PAY_CONFIRMED),
+                                 hs_int(HS_PAY_PAID) };
+    hs_rc rc = hs_exec(c,
+                       "UPDATE payments SET status = $3, updated_at = $2 WHERE id = $1 AND "
+                       "status = $4",
+                       pu, 4, NULL);
+    if (rc != HS_OK)
+        return rc;
+    if (hs_changes(c) != 1)
+        return HS_E_CONFLICT;
+    /* The statement's time must lie in the nonce's lifetime: a journal delivery comes later. */
+    rc = hs_nonce_consume_in(c, cf->st.nonce, a->kiosk, "confirm", cf->st.time);
+    if (rc != HS_OK)
+        return rc;
+    const struct hs_val pi[] = {
+        hs_text(cf->st.payment),
+        hs_text(a->receipt_id),
+        hs_blob(cf->stmt, cf->stmt_len),
+        hs_blob(cf->stmt_sha, sizeof(cf->stmt_sha)),
+        hs_blob(cf->ev.sig, cf->ev.sig_len),
+        hs_blob(cf->ev.cert, cf->ev.cert_len),
+        hs_text(cf->tap ? "9e" : "9c"),
+        hs_text(cf->tap ? "tap" : "pin"),
+        hs_text(cf->st.nonce),
+        hs_text(a->kiosk),
+        hs_text(cf->session_id),
+        hs_int(a->now),
+        hs_text(a->receipt),
+    };
+    rc = hs_exec(c,
+                 "INSERT INTO confirmations (payment_id, receipt_id, statement, statement_sha256, "
+                 "signature, cert, key_ref, proof, nonce, kiosk_id, session_id, at, receipt) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 pi, 13, NULL);
+    if (rc == HS_E_DB_CONSTRAINT)
+        return HS_E_CONFLICT;
+    if (rc != HS_OK)
+        return rc;
+    char actor[80], detail[160];
+    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    snprintf(detail, sizeof(detail), "{\"proof\":\"%s\",\"receipt\":\"%s\"}",
+             cf->tap ? "tap" : "pin", a->receipt_id);
+    struct hs_audit_rec rec = { .actor = actor,
+                                .action = "payment.confirm",
+                                .subject = cf->st.payment,
+                                .detail = detail,
+                                .at = a->now };
+    return hs_audit_append(c, &rec, NULL);
+}
+
+/* The receipt (compact JWS typ huimin-receipt); *token malloc'd. */
+static hs_rc receipt_sign(struct hs_api *api, const struct confirm *cf, const char *receipt_id,
+                          int64_t now, char **token)
+{
+    char sha[HS_B64URL_LEN(32) + 1];
+    hs_b64url_encode(cf->stmt_sha, sizeof(cf->stmt_sha), sha);
+    sha[22] = '\0'; /* 132 bits: plenty to match a stored statement, short for a QR code */
+    json_t *p = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "a",
+                          (json_int_t)cf->st.amount_fen, "iat", (json_int_t)now, "k", cf->st.kiosk,
+                          "m", cf->tap ? "tap" : "pin", "p", cf->st.payment, "pd", cf->st.period,
+                          "r", receipt_id, "s", sha, "w", cf->st.welfare_no);
+    char *body = p ? json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(p);
+    if (!body)
+        return HS_E_NO_MEMORY;
+    hs_rc rc =
+        hs_jws_sign(api->d.signer, "huimin-receipt", (const uint8_t *)body, strlen(body), token);
+    free(body);
+    return rc;
+}
+
+/* Reads the request's members into cf; false with a bad_request reply. */
+static bool confirm_request(struct hs_api *api, struct hs_http_response *res, json_t *body,
+                            struct confirm *cf)
+{
+    json_t *session = json_object_get(body, "session");
+    const char *key = hs_api_json_str(body, "key", 2);
+    bool ok =
+        key && (strcmp(key, "9c") == 0 || strcmp(key, "9e") == 0) &&
+        (json_is_null(session) ||
+         (json_is_string(session) && hs_api_json_str(body, "session", HS_NONCE_TEXT - 1))) &&
+        hs_api_json_b64(body, "statement", cf->stmt, sizeof(cf->stmt), &cf->stmt_len, false) &&
+        cf->stmt_len > 0 &&
+        hs_api_json_b64(body, "cert", cf->ev.cert, sizeof(cf->ev.cert), &cf->ev.cert_len, false) &&
+        cf->ev.cert_len > 0 &&
+        hs_api_json_b64(body, "signature", cf->ev.sig, sizeof(cf->ev.sig), &cf->ev.sig_len,
+                        false) &&
+        cf->ev.sig_len > 0;
+    if (!ok) {
+        hs_api_reply_error(api, res, ERR_BAD_REQUEST,
+                           "need session (an id, or null for a journal delivery), key (\"9c\" "
+                           "or \"9e\"), and statement, cert and signature in base64url");
+        return false;
+    }
+    cf->tap = strcmp(key, "9e") == 0;
+    cf->session_id = json_is_string(session) ? json_string_value(session) : NULL;
+    return true;
+}
+
+/* The nonce's issue time, so a statement signed before it is refused (0 when not found). */
+static hs_rc nonce_created(struct hs_api *api, const char *nonce, int64_t *created)
+{
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    if (!c)
+        return HS_E_DB;
+    const struct hs_val p[] = { hs_text(nonce) };
+    struct hs_rows *r = NULL;
+    hs_rc rc = hs_exec(c, "SELECT created_at FROM nonces WHERE nonce = $1", p, 1, &r);
+    if (rc != HS_OK)
+        return rc;
+    *created = hs_rows_count(r) == 1 ? hs_rows_int(r, 0, 0) : 0;
+    hs_rows_free(r);
+    return HS_OK;
+}
+
+void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *req,
+                            struct hs_http_response *res, const struct hs_api_kiosk *k)
+{
+    struct stored stored = { 0 };
+    char *token = NULL;
+    struct confirm *cf = NULL;
+    json_t *body = hs_api_json_body(api, req, res);
+    if (!body)
+        return;
+    cf = calloc(1, sizeof(*cf));
+    if (!cf) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    if (!confirm_request(api, res, body, cf))
+        goto out;
+    char detail[256];
+    if (!statement_parse(cf->stmt, cf->stmt_len, &cf->st, detail, sizeof(detail))) {
+        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID, detail);
+        goto out;
+    }
+    if (!sha256(cf->stmt, cf->stmt_len, cf->stmt_sha)) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    if (strcmp(cf->st.kiosk, k->id) != 0) {
+        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID, "the statement names another kiosk");
+        goto out;
+    }
+    struct session_info s;
+    if (cf->session_id) {
+        if (!session_get(api, res, k, cf->session_id, &s))
+            goto out;
+        if (strcmp(s.welfare_no, cf->st.welfare_no) != 0) {
+            hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
+                               "the statement names another welfare number than the session");
+            goto out;
+        }
+    }
+    /* Exactly once: the same statement again gets the receipt it got the first time. */
+    hs_rc rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
+    if (rc != HS_OK) {
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        goto out;
+    }
+    if (stored.found && stored.same) {
+        reply_stored(api, res, &stored);
+        goto out;
+    }
+    int64_t now = hs_api_now(api), created = 0;
+    if (cf->st.time > now + CLOCK_SKEW_S) {
+        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
+                           "the statement's time is in the future");
+        goto out;
+    }
+    rc = nonce_created(api, cf->st.nonce, &created);
+    if (rc != HS_OK) {
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        goto out;
+    }
+    if (created && cf->st.time < created) {
+        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
+                           "the statement's time is before its nonce was issued");
+        goto out;
+    }
+    struct resident who;
+    if (!resident_get(api, res, cf->st.welfare_no, &who))
+        goto out;
+    if (cf->tap && !(who.flags & HS_RESIDENT_TAP_ONLY)) {
+        hs_api_reply_error(api, res, ERR_PIN_REQUIRED,
+                           "only a tap-only resident may confirm with the 9E key");
+        goto out;
+    }
+    if (!card_check(api, res, k, cf))
+        goto out;
+    struct payment pay;
+    if (!payment_get(api, res, cf->st.payment, &who, &pay))
+        goto out;
+    if (pay.amount_fen != cf->st.amount_fen || strcmp(pay.period, cf->st.period) != 0) {
+        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
+                           "the statement's amount or period differs from the payment's");
+        goto out;
+    }
+    if (pay.status == HS_PAY_CONFIRMED) {
+        /* Read it again: it may have been confirmed since the first look. */
+        free(stored.receipt);
+        rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
+        if (rc != HS_OK)
+            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        else
+            reply_stored(api, res, &stored);
+        goto out;
+    }
+    if (pay.status != HS_PAY_PAID) {
+        snprintf(detail, sizeof(detail), "the payment is %s", payment_status_name(pay.status));
+        hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, detail);
+        goto out;
+    }
+
+    char receipt_id[ID_TEXT];
+    if (!random_id(receipt_id) || receipt_sign(api, cf, receipt_id, now, &token) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, "signing failed");
+        goto out;
+    }
+    struct confirm_write w = {
+        .cf = cf, .kiosk = k->id, .receipt_id = receipt_id, .receipt = token, .now = now
+    };
+    rc = hs_store_write(api->d.store, confirm_fn, &w);
+    if (rc == HS_OK) {
+        hs_api_reply_token(api, res, 201, token);
+        goto out;
+    }
+    if (rc == HS_E_CONFLICT || rc == HS_E_DB_CONSTRAINT) {
+        /* Another request confirmed it first: its receipt, if it was this statement. */
+        free(stored.receipt);
+        rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
+        if (rc != HS_OK)
+            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        else if (stored.found)
+            reply_stored(api, res, &stored);
+        else
+            hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, "the payment changed meanwhile");
+        goto out;
+    }
+    hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+out:
+    free(token);
+    free(stored.receipt);
+    if (cf)
+        hm_wipe(cf, sizeof(*cf));
+    free(cf);
+    json_decref(body);
+}
+
+/* ---- POST /v1/disputes ------------------------------------------------------- */
+
+static bool dispute_reason_known(const char *r)
+{
+    static const char *const known[] = { "not_received", "wrong_amount", "other" };
+    for (size_t i = 0; i < HM_ARRAY_SIZE(known); i++)
+        if (strcmp(r, known[i]) == 0)
+            return true;
+    return false;
+}
+
+struct dispute_write {
+    const char *payment, *reason, *note, *kiosk;
+    char id[ID_TEXT], exception_id[ID_TEXT];
+    int64_t now;
+};
+
+/* One transaction: paid -> disputed, the dispute, the staff's exception and the audit
+ * record. HS_E_CONFLICT when the payment is no longer paid. */
+static hs_rc dispute_fn(struct hs_conn *c, void *arg)
+{
+    const struct dispute_write *a = arg;
+    const struct hs_val pu[] = { hs_text(a->payment), hs_int(a->now), hs_int(HS_PAY_DISPUTED),
+                                 hs_int(HS_PAY_PAID) };
+    hs_rc rc = hs_exec(c,
+                       "UPDATE payments SET status = $3, updated_at = $2 WHERE id = $1 AND "
+                       "status = $4",
+                       pu, 4, NULL);
+    if (rc != HS_OK)
+        return rc;
+    if (hs_changes(c) != 1)
+        return HS_E_CONFLICT;
+    const struct hs_val pd[] = { hs_text(a->id),   hs_text(a->payment), hs_text(a->reason),
+                                 hs_text(a->note), hs_text(a->kiosk),   hs_int(a->now) };
+    rc = hs_exec(c,
+                 "INSERT INTO disputes (id, payment_id, reason, note, kiosk_id, at, status) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, 'open')",
+                 pd, 6, NULL);
+    if (rc != HS_OK)
+        return rc;
+    const struct hs_val pe[] = { hs_text(a->exception_id), hs_text(a->id), hs_text(a->kiosk),
+                                 hs_int(a->now) };
+    rc = hs_exec(c,
+                 "INSERT INTO exceptions (id, kind, subject, kiosk_id, at, status) "
+                 "VALUES ($1, 'dispute', $2, $3, $4, 'open')",
+                 pe, 4, NULL);
+    if (rc != HS_OK)
+        return rc;
+    char actor[80], detail[128];
+    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    snprintf(detail, sizeof(detail), "{\"dispute\":\"%s\",\"reason\":\"%s\"}", a->id, a->reason);
+    struct hs_audit_rec rec = { .actor = actor,
+                                .action = "payment.dispute",
+                                .subject = a->payment,
+                                .detail = detail,
+                                .at = a->now };
+    return hs_audit_append(c, &rec, NULL);
+}
+
+static json_t *dispute_json(const char *id, const char *payment, const char *kiosk,
+                            const char *reason, int64_t now)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "dispute", id, "payment", payment, "kiosk",
+                     kiosk, "reason", reason, "status", "open", "iat", (json_int_t)now);
+}
+
+/* The open dispute of a payment (a retry gets it again, 200), or an error reply. */
+static void reply_open_dispute(struct hs_api *api, struct hs_http_response *res,
+                               const struct hs_api_kiosk *k, const char *payment)
+{
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    const struct hs_val p[] = { hs_text(payment) };
+    struct hs_rows *r = NULL;
+    if (!c || hs_exec(c,
+                      "SELECT id, reason FROM disputes WHERE payment_id = $1 AND status = 'open' "
+                      "ORDER BY at DESC, id",
+                      p, 1, &r) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return;
+    }
+    if (hs_rows_count(r) == 0) {
+        hs_rows_free(r);
+        hs_api_reply_error(api, res, ERR_ALREADY_DISPUTED, NULL);
+        return;
+    }
+    json_t *j =
+        dispute_json(hs_rows_text(r, 0, 0), payment, k->id, hs_rows_text(r, 0, 1), hs_api_now(api));
+    hs_rows_free(r);
+    hs_api_reply_signed(api, res, 200, "huimin-dispute", j);
+}
+
+/* The error for a payment that is not (or no longer) paid; disputed ones get their dispute. */
+static void reply_not_disputable(struct hs_api *api, struct hs_http_response *res,
+                                 const struct hs_api_kiosk *k, const struct payment *pay)
+{
+    char detail[64];
+    if (pay->status == HS_PAY_DISPUTED) {
+        reply_open_dispute(api, res, k, pay->id);
+        return;
+    }
+    if (pay->status == HS_PAY_CONFIRMED) {
+        hs_api_reply_error(api, res, ERR_ALREADY_CONFIRMED,
+                           "a confirmed payment is disputed with the staff");
+        return;
+    }
+    snprintf(detail, sizeof(detail), "the payment is %s", payment_status_name(pay->status));
+    hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, detail);
+}
+
+void hs_api_h_disputes(struct hs_api *api, const struct hs_http_request *req,
+                       struct hs_http_response *res, const struct hs_api_kiosk *k)
+{
+    json_t *body = hs_api_json_body(api, req, res);
+    if (!body)
+        return;
+    const char *sid = hs_api_json_str(body, "session", HS_NONCE_TEXT - 1);
+    const char *payment = hs_api_json_str(body, "payment", 63);
+    const char *reason = hs_api_json_str(body, "reason", 32);
+    json_t *note = json_object_get(body, "note");
+    if (!sid || !payment || !reason || !dispute_reason_known(reason) ||
+        (note && !json_is_null(note) &&
+         (!json_is_string(note) || json_string_length(note) > NOTE_MAX ||
+          strlen(json_string_value(note)) != json_string_length(note)))) {
+        hs_api_reply_error(api, res, ERR_BAD_REQUEST,
+                           "need session, payment, reason (\"not_received\", \"wrong_amount\" or "
+                           "\"other\") and optionally a note of at most 500 bytes");
+        goto out;
+    }
+    struct session_info s;
+    struct resident who;
+    struct payment pay;
+    if (!session_get(api, res, k, sid, &s) || !resident_get(api, res, s.welfare_no, &who) ||
+        !payment_get(api, res, payment, &who, &pay))
+        goto out;
+    if (pay.status != HS_PAY_PAID) {
+        reply_not_disputable(api, res, k, &pay);
+        goto out;
+    }
+    struct dispute_write w = { .payment = payment,
+                               .reason = reason,
+                               .note = json_is_string(note) ? json_string_value(note) : "",
+                               .kiosk = k->id,
+                               .now = hs_api_now(api) };
+    if (!random_id(w.id) || !random_id(w.exception_id)) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    hs_rc rc = hs_store_write(api->d.store, dispute_fn, &w);
+    if (rc == HS_E_CONFLICT) {
+        /* It changed since we read it: answer for what it is now. */
+        if (payment_get(api, res, payment, &who, &pay))
+            reply_not_disputable(api, res, k, &pay);
+        goto out;
+    }
+    if (rc != HS_OK) {
+        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        goto out;
+    }
+    hs_api_reply_signed(api, res, 201, "huimin-dispute",
+                        dispute_json(w.id, payment, k->id, reason, w.now));
+out:
+    json_decref(body);
+}
