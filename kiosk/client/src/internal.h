@@ -1,0 +1,84 @@
+/*
+ * What the files of the kiosk client share and callers do not see: the
+ * client object, the journal (journal.c, the only file with sqlite3.h) and
+ * the checks and digests of verify.c.
+ */
+#ifndef KC_INTERNAL_H
+#define KC_INTERNAL_H
+
+#include "kc/client.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KC_CERT_MAX 8192
+
+struct kc_journal;
+
+struct kc_client {
+    const struct kc_transport_ops *ops;
+    void *t;
+    char kiosk[64];
+    uint8_t signing_der[KC_CERT_MAX];
+    size_t signing_len;
+    char issuer_ca[1024]; /* "" when the card is not checked at the kiosk */
+    int retries;
+    unsigned backoff_ms;
+    bool drop_confirmation;
+    struct kc_journal *journal;
+    int64_t (*now)(void *arg);
+    void *now_arg;
+    struct kc_error err;
+};
+
+int64_t kc_now(const kc_client *c);
+/* Clears the last error; sets our own text. */
+void kc_err_reset(kc_client *c);
+kc_rc kc_err_set(kc_client *c, kc_rc rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* kc_call that also hands out the verified token (malloc'd) when token is not NULL. */
+kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char *typ,
+                    bool idempotent, json_t **payload, char **token);
+
+/*
+ * Sends a journaled confirmation (body: with the live session, or the
+ * journal's "session":null) and records the outcome in the journal: a
+ * verified receipt marks it delivered (*out filled), a definite refusal marks
+ * it refused, anything else counts an attempt and leaves it pending.
+ */
+kc_rc kc_deliver(kc_client *c, const struct kc_entry *e, const char *body, struct kc_receipt *out);
+
+/* ---- journal.c ---- */
+kc_rc kc_journal_open(const char *path, struct kc_journal **out, char *why, size_t why_cap);
+void kc_journal_close(struct kc_journal *j);
+/* Writes a pending entry durably; *id gets its number. */
+kc_rc kc_journal_add(struct kc_journal *j, int64_t now, const char *kiosk, const char *payment,
+                     const char *statement_hash, const char *request, int64_t *id);
+/* The newest entry for a payment that is pending or delivered (KC_E_NOT_FOUND when none);
+ * *request (malloc'd) gets its request. */
+kc_rc kc_journal_find_payment(struct kc_journal *j, const char *payment, struct kc_entry *e,
+                              char **request);
+/* The oldest pending entry after id after_id (KC_E_NOT_FOUND when none). */
+kc_rc kc_journal_next_pending(struct kc_journal *j, int64_t after_id, struct kc_entry *e,
+                              char **request);
+kc_rc kc_journal_attempt(struct kc_journal *j, int64_t id, const char *error);
+kc_rc kc_journal_delivered(struct kc_journal *j, int64_t id, int64_t now, const char *receipt,
+                           const char *receipt_id);
+kc_rc kc_journal_refused(struct kc_journal *j, int64_t id, const char *code);
+kc_rc kc_journal_each_entry(struct kc_journal *j, bool (*fn)(void *arg, const struct kc_entry *e),
+                            void *arg);
+int kc_journal_count(struct kc_journal *j, enum kc_entry_state s);
+
+/* ---- verify.c ---- */
+/* b64url(SHA-256(p))[0..22] into out (cap >= 23). */
+kc_rc kc_statement_hash(const uint8_t *p, size_t n, char out[32]);
+/* Loads a PEM certificate file as DER. */
+kc_rc kc_load_cert_der(const char *path, uint8_t *der, size_t cap, size_t *len, char *why,
+                       size_t why_cap);
+/* Checks a receipt payload against the statement hash and payment it answers. */
+kc_rc kc_receipt_fill(json_t *payload, const char *token, const char *statement_hash,
+                      const char *payment, struct kc_receipt *out, char *why, size_t why_cap);
+
+#endif
