@@ -91,7 +91,8 @@ hs_rc hs_nonce_consume(struct hs_store *st, const char *nonce, const char *kiosk
 /* The same inside a caller's write transaction. */
 hs_rc hs_nonce_consume_in(struct hs_conn *c, const char *nonce, const char *kiosk_id,
                           const char *purpose, int64_t now);
-/* Deletes nonces expired before now - keep_s. */
+/* Deletes nonces expired before now - keep_s; "confirm" nonces are kept 30 days
+ * after they expire, so a kiosk's journal can deliver a confirmation late. */
 hs_rc hs_nonce_purge(struct hs_store *st, int64_t now, int keep_s);
 
 #endif
