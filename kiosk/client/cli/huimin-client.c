@@ -29,9 +29,9 @@ struct opts {
     char conf_dir[PATH_CAP];
     char server[512], cert[PATH_CAP], key[PATH_CAP], cacert[PATH_CAP], signing[PATH_CAP];
     char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], pin_pub[256];
-    const char *reader, *payment, *reason, *note, *pin;
+    const char *reader, *payment, *reason, *note, *pin, *period;
     bool json, tap, verbose;
-    long wait_s;
+    long wait_s, amount_fen;
 };
 
 static int usage_error(struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -214,6 +214,9 @@ static void help(void)
         "  confirm --payment P [--pin PIN] [--tap]\n"
         "                                  confirm that payment P arrived (PIN from --pin,\n"
         "                                  $HUIMIN_PIN or stdin; --tap: 9E, tap-only residents)\n"
+        "          [--amount-fen N --period YYYY-MM]\n"
+        "                                  for a payment not in the resident's status: the\n"
+        "                                  statement names these (the server judges it)\n"
         "  dispute --payment P --reason R [--note TEXT]\n"
         "                                  R: not_received, wrong_amount or other\n"
         "  sync                            deliver the confirmations waiting in the journal\n"
@@ -252,6 +255,8 @@ static int parse(struct opts *o, int argc, char **argv)
         { "note", required_argument, NULL, 'N' },
         { "pin", required_argument, NULL, 'P' },
         { "tap", no_argument, NULL, 't' },
+        { "amount-fen", required_argument, NULL, 'F' },
+        { "period", required_argument, NULL, 'D' },
         { "json", no_argument, NULL, 'j' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -318,6 +323,14 @@ static int parse(struct opts *o, int argc, char **argv)
         case 't':
             o->tap = true;
             break;
+        case 'F':
+            if (!hm_parse_long(optarg, 1, 100000000, &o->amount_fen))
+                return usage_error(o, "--amount-fen takes a positive number of fen, not '%s'",
+                                   optarg);
+            break;
+        case 'D':
+            o->period = optarg;
+            break;
         case 'j':
             o->json = true;
             break;
@@ -341,6 +354,8 @@ static int parse(struct opts *o, int argc, char **argv)
 static int open_client(struct opts *o, kc_client **c)
 {
     const char *drop = getenv("HUIMIN_CLIENT_TEST_DROP");
+    const char *alter = getenv("HUIMIN_CLIENT_TEST_ALTER");
+    const char *tamper = getenv("HUIMIN_CLIENT_TEST_TAMPER_ANSWER");
     struct kc_config cfg = {
         .server_url = o->server,
         .cert_file = o->cert,
@@ -352,6 +367,11 @@ static int open_client(struct opts *o, kc_client **c)
         .kiosk_id = o->kiosk,
         .journal_path = o->journal,
         .test_drop_confirmation = drop && strcmp(drop, "1") == 0,
+        .test_alter_statement = alter && strcmp(alter, "1") == 0,
+        /* "1": every answer; "/v1/...": that path's answers only. */
+        .test_tamper_answer = !tamper || !tamper[0] || strcmp(tamper, "0") == 0 ? NULL
+                              : strcmp(tamper, "1") == 0                        ? "*"
+                                                                                : tamper,
     };
     kc_rc rc;
 
@@ -597,8 +617,17 @@ static int cmd_confirm(struct opts *o, kc_client *c)
         }
     }
     json_decref(st);
+    if (!found && o->amount_fen > 0 && o->period) {
+        /* Not shown to this resident: the statement names what the caller says. */
+        p.amount_fen = o->amount_fen;
+        hm_strlcpy(period, o->period, sizeof(period));
+        found = true;
+    }
     if (!found) {
-        ret = usage_error(o, "payment %s is not among this resident's payments", o->payment);
+        ret = usage_error(o,
+                          "payment %s is not among this resident's payments (--amount-fen and "
+                          "--period send it anyway)",
+                          o->payment);
         goto out;
     }
     p.period = period;

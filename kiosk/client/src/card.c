@@ -187,6 +187,24 @@ static char *statement_new(kc_client *c, const struct kc_session *s, const struc
     return text;
 }
 
+/*
+ * Test hook: changes one byte of a signed statement, the last digit of its
+ * amount (5340 becomes 5341), so that it stays canonical JSON but is no
+ * longer what the card signed.
+ */
+static void alter_statement(char *statement)
+{
+    char *p = strstr(statement, "\"amount_fen\":");
+
+    if (!p)
+        return;
+    p += strlen("\"amount_fen\":");
+    while (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9')
+        p++;
+    if (*p >= '0' && *p <= '9')
+        *p = (char)(*p ^ 1);
+}
+
 kc_rc kc_confirm(kc_client *c, cl_card *card, const struct kc_session *s,
                  const struct kc_payment *p, const char *pin, struct kc_receipt *out)
 {
@@ -261,6 +279,8 @@ kc_rc kc_confirm(kc_client *c, cl_card *card, const struct kc_session *s,
         rc = card_fail(c, crc, "the card's signature does not verify with its certificate");
         goto out;
     }
+    if (c->alter_statement)
+        alter_statement(statement);
     rc = kc_statement_hash((const uint8_t *)statement, strlen(statement), hash);
     if (rc != KC_OK)
         goto out;

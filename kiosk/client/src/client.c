@@ -281,6 +281,9 @@ kc_rc kc_client_new_transport(const struct kc_config *cfg, const struct kc_trans
     c->retries = cfg->retries < 0 ? 0 : cfg->retries == 0 ? 2 : cfg->retries;
     c->backoff_ms = cfg->backoff_ms ? cfg->backoff_ms : 250;
     c->drop_confirmation = cfg->test_drop_confirmation;
+    c->alter_statement = cfg->test_alter_statement;
+    if (cfg->test_tamper_answer)
+        hm_strlcpy(c->tamper_path, cfg->test_tamper_answer, sizeof(c->tamper_path));
     if (!cfg->kiosk_id || !cfg->kiosk_id[0] ||
         hm_strlcpy(c->kiosk, cfg->kiosk_id, sizeof(c->kiosk)) >= sizeof(c->kiosk)) {
         rc = KC_E_CONFIG;
@@ -371,6 +374,16 @@ static bool retryable_status(long status)
     return status == 502 || status == 503 || status == 504;
 }
 
+/* Test hook: changes one base64url character of the answer's payload, as if in transit. */
+static void tamper(char *answer, size_t len)
+{
+    char *dot = memchr(answer, '.', len);
+    size_t i = dot ? (size_t)(dot - answer) + 3 : len / 2;
+
+    if (i < len)
+        answer[i] = answer[i] == 'B' ? 'C' : 'B';
+}
+
 kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char *typ,
                     bool idempotent, json_t **payload, char **token)
 {
@@ -409,6 +422,9 @@ kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char
                 return kc_err_set(c, KC_E_VERIFY, "%s: HTTP %ld answer is '%s', not a signed JWS",
                                   path, status, ctype);
             }
+            if (c->tamper_path[0] &&
+                (strcmp(c->tamper_path, "*") == 0 || strcmp(c->tamper_path, path) == 0))
+                tamper(answer, answer_len);
             rc = kc_verify_answer(answer, answer_len, c->signing_der, c->signing_len, typ, c->kiosk,
                                   kc_now(c), payload, why, sizeof(why));
             if (rc != KC_OK) {

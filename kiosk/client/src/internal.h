@@ -26,6 +26,8 @@ struct kc_client {
     int retries;
     unsigned backoff_ms;
     bool drop_confirmation;
+    bool alter_statement;  /* test hook: kc_config.test_alter_statement */
+    char tamper_path[128]; /* test hook: kc_config.test_tamper_answer, "" when off */
     struct kc_journal *journal;
     int64_t (*now)(void *arg);
     void *now_arg;

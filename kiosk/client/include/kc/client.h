@@ -78,6 +78,19 @@ struct kc_config {
      * (kc_confirm returns KC_E_QUEUED). Never set in production.
      */
     bool test_drop_confirmation;
+    /*
+     * Test hook: one byte of the statement is changed after the card signed it
+     * (and the kiosk checked that signature), so the server gets a statement
+     * that is not what the card signed. Never set in production.
+     */
+    bool test_alter_statement;
+    /*
+     * Test hook: one byte of a successful answer is changed before it is
+     * verified, as if it had been altered in transit: NULL off, "*" every
+     * answer, else only the answers to that path ("/v1/status"). Never set in
+     * production.
+     */
+    const char *test_tamper_answer;
 };
 
 typedef struct kc_client kc_client;
