@@ -5,6 +5,13 @@
  *               [--method GET|POST|PUT|DELETE|HEAD] [--body-file F] [--content-type T]
  *               [--connections N] [--threads T] [--duration S | --requests N]
  *               [--timeout S] [--expect-status CODE] [--json]
+ *               [--bodies-file F] [--responses-file F]
+ *
+ * --bodies-file F: one request body per line, each sent once, in order
+ * across the connections; the run stops when they run out (or at
+ * --duration). --responses-file F: the body of every answer with the
+ * expected status, one a line (for the benchmarks' preparation: nonces,
+ * sessions); answers longer than RESP_KEEP bytes are cut.
  *
  * N connections are spread over T threads; each thread runs one epoll loop
  * over its non-blocking sockets. A connection does one TLS handshake, then
@@ -57,6 +64,7 @@
 #define READ_CHUNK    65536      /* one SSL_read at most */
 #define TICK_MS       100        /* how often a thread looks at the clock at least */
 #define MAX_EVENTS    256
+#define RESP_KEEP     16384 /* bytes of an answer's body kept for --responses-file */
 
 /* Latency histogram in microseconds: exact below 2048 us, then 1024 buckets per power of two. */
 #define HIST_LINEAR   2048
@@ -85,6 +93,17 @@ struct run {
     uint64_t timeout_ns;   /* per connect, handshake or request */
     uint64_t max_requests; /* 0: no limit, run for duration_ns */
     atomic_uint_fast64_t issued;
+    /* --bodies-file: the whole file and where each line starts and ends */
+    char *bodies;
+    size_t *body_off; /* nbodies + 1 offsets: line i is [off[i], off[i + 1] - 1) */
+    size_t nbodies;
+    atomic_size_t next_body;
+    const char *ctype;
+    char path[1024], host_hdr[96];
+    const char *method;
+    /* --responses-file */
+    FILE *resp_out;
+    pthread_mutex_t resp_lock;
     pthread_barrier_t ready;
 };
 
@@ -123,7 +142,10 @@ struct resp {
     uint64_t left; /* body bytes, or bytes of the current chunk, still to come */
     int digits;    /* hex digits of the chunk size so far */
     size_t line_len;
+    bool keep;       /* copy the body into body[] */
+    size_t body_len; /* bytes in body[] */
     char head[HEAD_MAX];
+    char body[RESP_KEEP];
 };
 
 enum rfeed { R_MORE, R_DONE, R_ERR };
@@ -148,6 +170,8 @@ struct conn {
     uint32_t events;  /* the epoll interest registered now */
     uint64_t t_start; /* ns: when the connect or the current request began */
     uint64_t served;  /* responses on this socket */
+    char *req;        /* --bodies-file: this connection's current request */
+    size_t req_len, req_cap;
     struct resp r;
 };
 
@@ -224,6 +248,7 @@ static void resp_reset(struct resp *r)
     r->left = 0;
     r->digits = 0;
     r->line_len = 0;
+    r->body_len = 0;
 }
 
 static bool is_ows(char c)
@@ -415,6 +440,11 @@ static enum rfeed resp_feed(struct resp *r, bool head_method, const char *p, siz
 
             if (take > r->left)
                 take = (size_t)r->left;
+            if (r->keep) {
+                size_t k = take < RESP_KEEP - r->body_len ? take : RESP_KEEP - r->body_len;
+                memcpy(r->body + r->body_len, p + i, k);
+                r->body_len += k;
+            }
             r->left -= take;
             i += take;
             if (r->left == 0) {
@@ -462,6 +492,11 @@ static enum rfeed resp_feed(struct resp *r, bool head_method, const char *p, siz
 
             if (take > r->left)
                 take = (size_t)r->left;
+            if (r->keep) {
+                size_t k = take < RESP_KEEP - r->body_len ? take : RESP_KEEP - r->body_len;
+                memcpy(r->body + r->body_len, p + i, k);
+                r->body_len += k;
+            }
             r->left -= take;
             i += take;
             if (r->left == 0)
@@ -612,6 +647,35 @@ static void conn_reopen(struct conn *c)
     conn_open(c);
 }
 
+/* --bodies-file: builds the request for the next unused body; false when none is left. */
+static bool conn_build(struct conn *c)
+{
+    struct run *run = c->w->run;
+    size_t i = atomic_fetch_add_explicit(&run->next_body, 1, memory_order_relaxed);
+
+    if (i >= run->nbodies)
+        return false;
+    size_t off = run->body_off[i], len = run->body_off[i + 1] - 1 - off;
+    size_t need = 512 + strlen(run->path) + strlen(run->ctype) + len;
+
+    if (need > c->req_cap) {
+        char *n = realloc(c->req, need);
+        if (!n)
+            return false;
+        c->req = n;
+        c->req_cap = need;
+    }
+    int n = snprintf(c->req, c->req_cap,
+                     "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: huimin-bench_https\r\n"
+                     "Accept: */*\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                     run->method, run->path, run->host_hdr, run->ctype, len);
+    if (n < 0 || (size_t)n + len > c->req_cap)
+        return false;
+    memcpy(c->req + n, run->bodies + off, len);
+    c->req_len = (size_t)n + len;
+    return true;
+}
+
 /* Sends the next request, if the run wants one more. */
 static void conn_next(struct conn *c)
 {
@@ -629,7 +693,13 @@ static void conn_next(struct conn *c)
         c->st = C_FINISHED;
         return;
     }
+    if (run->bodies && !conn_build(c)) {
+        conn_close(c, true);
+        c->st = C_FINISHED;
+        return;
+    }
     resp_reset(&c->r);
+    c->r.keep = run->resp_out != NULL;
     c->t_start = now_ns();
     c->st = C_WRITING;
 }
@@ -648,6 +718,12 @@ static void conn_response_done(struct conn *c)
         if (w->st.first_error[0] == '\0')
             snprintf(w->st.first_error, sizeof(w->st.first_error), "status %d (expected %d)",
                      c->r.status, w->run->expect_status);
+    }
+    if (w->run->resp_out && c->r.status == w->run->expect_status) {
+        pthread_mutex_lock(&w->run->resp_lock);
+        fwrite(c->r.body, 1, c->r.body_len, w->run->resp_out);
+        fputc('\n', w->run->resp_out);
+        pthread_mutex_unlock(&w->run->resp_lock);
     }
     w->st.hist[hist_index(us)]++;
     w->st.lat_sum_us += us;
@@ -752,7 +828,8 @@ static void conn_drive(struct conn *c)
             return;
         }
         case C_WRITING: {
-            int r = SSL_write(c->ssl, run->req, (int)run->req_len);
+            int r = run->bodies ? SSL_write(c->ssl, c->req, (int)c->req_len)
+                                : SSL_write(c->ssl, run->req, (int)run->req_len);
 
             if (r > 0) {
                 c->st = C_READING;
@@ -1039,6 +1116,41 @@ static bool read_body(const char *path, char **out, size_t *len)
     return true;
 }
 
+/* --bodies-file: the whole file; each line (ended by a newline) is one body. */
+static bool read_bodies(const char *path, struct run *run)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    size_t n = 0, count = 0;
+
+    if (!f)
+        return false;
+    if (fstat(fileno(f), &sb) != 0 || sb.st_size <= 0 || (uint64_t)sb.st_size > (1ull << 34)) {
+        fclose(f);
+        return false;
+    }
+    run->bodies = malloc((size_t)sb.st_size + 1);
+    if (run->bodies)
+        n = fread(run->bodies, 1, (size_t)sb.st_size, f);
+    fclose(f);
+    if (!run->bodies || n != (size_t)sb.st_size)
+        return false;
+    if (run->bodies[n - 1] != '\n')
+        run->bodies[n++] = '\n';
+    for (size_t i = 0; i < n; i++)
+        count += run->bodies[i] == '\n';
+    run->body_off = malloc((count + 1) * sizeof(*run->body_off));
+    if (!run->body_off)
+        return false;
+    run->body_off[0] = 0;
+    for (size_t i = 0, k = 1; i < n; i++)
+        if (run->bodies[i] == '\n')
+            run->body_off[k++] = i + 1;
+    run->nbodies = count;
+    atomic_init(&run->next_body, 0);
+    return true;
+}
+
 static SSL_CTX *make_ctx(const char *cert, const char *key, const char *cacert)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -1093,6 +1205,7 @@ static void usage(FILE *f)
             "         [--method GET|POST|PUT|DELETE|HEAD] [--body-file F] [--content-type T]\n"
             "         [--connections N] [--threads T] [--duration S | --requests N]\n"
             "         [--timeout S] [--expect-status CODE] [--json]\n"
+            "         [--bodies-file F (one body a line, each sent once)] [--responses-file F]\n"
             "  HTTPS load with a client certificate, over keep-alive connections, to a loopback\n"
             "  address only. Defaults: GET, 16 connections, 1 thread, 10 s, timeout 10 s,\n"
             "  expect 200; with --requests the run is capped at --duration (default 300 s).\n"
@@ -1115,6 +1228,8 @@ enum {
     O_EXPECT,
     O_JSON,
     O_HELP,
+    O_BODIES,
+    O_RESPONSES,
 };
 
 int main(int argc, char **argv)
@@ -1135,11 +1250,14 @@ int main(int argc, char **argv)
         { "expect-status", required_argument, NULL, O_EXPECT },
         { "json", no_argument, NULL, O_JSON },
         { "help", no_argument, NULL, O_HELP },
+        { "bodies-file", required_argument, NULL, O_BODIES },
+        { "responses-file", required_argument, NULL, O_RESPONSES },
         { NULL, 0, NULL, 0 },
     };
     static struct run run;
     const char *url = NULL, *cert = NULL, *key = NULL, *cacert = NULL, *method = "GET";
     const char *body_file = NULL, *ctype = NULL, *path = "/";
+    const char *bodies_file = NULL, *responses_file = NULL;
     char host_hdr[96];
     char *body = NULL;
     size_t body_len = 0;
@@ -1208,6 +1326,12 @@ int main(int argc, char **argv)
         case O_HELP:
             usage(stdout);
             return 0;
+        case O_BODIES:
+            bodies_file = optarg;
+            break;
+        case O_RESPONSES:
+            responses_file = optarg;
+            break;
         default:
             ok = false;
         }
@@ -1218,7 +1342,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || !url || !cert || !key || !cacert) {
+    if (optind != argc || !url || !cert || !key || !cacert || (bodies_file && body_file)) {
         usage(stderr);
         return 2;
     }
@@ -1234,6 +1358,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_https: cannot read the body file %s (at most %u bytes)\n", body_file,
                 BODY_FILE_MAX);
         return 2;
+    }
+
+    if (bodies_file && !read_bodies(bodies_file, &run)) {
+        fprintf(stderr, "bench_https: cannot read the bodies file %s (one body a line)\n",
+                bodies_file);
+        return 2;
+    }
+    if (bodies_file) {
+        if (hm_strlcpy(run.path, path, sizeof(run.path)) >= sizeof(run.path)) {
+            fprintf(stderr, "bench_https: the path is too long\n");
+            goto out;
+        }
+        hm_strlcpy(run.host_hdr, host_hdr, sizeof(run.host_hdr));
+        run.method = method;
+        run.ctype = ctype ? ctype : "application/json";
+    }
+    if (responses_file) {
+        run.resp_out = fopen(responses_file, "w");
+        if (!run.resp_out || pthread_mutex_init(&run.resp_lock, NULL) != 0) {
+            fprintf(stderr, "bench_https: cannot write %s\n", responses_file);
+            goto out;
+        }
     }
 
     /* The request, built once and shared by every connection. */
@@ -1425,6 +1571,8 @@ out:
         for (size_t i = 0; i < nthreads; i++) {
             if (ws[i].ep >= 0)
                 close(ws[i].ep);
+            for (size_t j = 0; ws[i].conns && j < ws[i].nconns; j++)
+                free(ws[i].conns[j].req);
             free(ws[i].conns);
             free(ws[i].st.hist);
         }
@@ -1435,6 +1583,12 @@ out:
     free(tot.hist);
     free(run.req);
     free(body);
+    free(run.bodies);
+    free(run.body_off);
+    if (run.resp_out && fclose(run.resp_out) != 0) {
+        fprintf(stderr, "bench_https: writing %s failed\n", responses_file);
+        rc = 2;
+    }
     SSL_CTX_free(run.ctx);
     return rc;
 }
