@@ -142,6 +142,8 @@ hs_rc hs_api_new(const struct hs_api_deps *deps, struct hs_api **out)
         return HS_E_NO_MEMORY;
     api->d = *deps;
     pthread_mutex_init(&api->lock, NULL);
+    hs_certcache_init(&api->certs, deps->cfg->issuer_ca,
+                      deps->cfg->issuer_crl[0] ? deps->cfg->issuer_crl : NULL);
     hs_rc rc = hs_jwks(deps->signer, &api->jwks);
     if (rc != HS_OK) {
         hs_api_free(api);
@@ -157,6 +159,7 @@ void hs_api_free(struct hs_api *api)
         return;
     free(api->jwks);
     pthread_mutex_destroy(&api->lock);
+    hs_certcache_cleanup(&api->certs);
     free(api);
 }
 
@@ -427,6 +430,13 @@ static void h_metrics(struct hs_api *api, const struct hs_http_request *req,
                     (uint64_t)atomic_load(&api->errors[i]));
     metric(b, "huimin_signatures_total", "counter", "signatures made by the signing key",
            hs_signer_count(api->d.signer));
+    pthread_mutex_lock(&api->certs.lock);
+    uint64_t cert_hits = api->certs.hits, cert_misses = api->certs.misses;
+    pthread_mutex_unlock(&api->certs.lock);
+    metric(b, "huimin_certcache_hits_total", "counter",
+           "card certificates found verified in the cache", cert_hits);
+    metric(b, "huimin_certcache_misses_total", "counter", "card certificates verified in full",
+           cert_misses);
     struct hs_store_stats ss;
     hs_store_stats(api->d.store, &ss);
     metric(b, "huimin_storage_commits_total", "counter", "storage transactions committed",

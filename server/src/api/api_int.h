@@ -9,6 +9,8 @@
 #include "hs/api.h"
 #include "hs/registry.h"
 
+#include "certcache.h"
+
 #include <jansson.h>
 
 #include <pthread.h>
@@ -94,6 +96,7 @@ enum hs_api_route {
 
 struct hs_api {
     struct hs_api_deps d;
+    struct hs_certcache certs; /* card certificates verified recently */
     struct hs_http *http;
     char *jwks;
     pthread_mutex_t lock; /* the kiosk cache */

@@ -526,10 +526,16 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
         .now = hs_api_now(api),
     };
     struct cl_verdict verdict;
-    cl_rc crc = cl_piv_verify(&trust, ev, &verdict);
+    cl_rc crc = CL_OK;
+    /* A certificate verified moments ago (the same card, another payment) is not
+     * verified again until the cache says so; see certcache.h. */
+    uint64_t gen = hs_certcache_generation(&api->certs);
+    bool cached = hs_certcache_hit(&api->certs, ev->cert, ev->cert_len, trust.now);
+    if (!cached)
+        crc = cl_piv_verify(&trust, ev, &verdict);
     static const char *const must[] = { "chain", "validity", "key-usage" };
-    if (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
-        cl_verdict_first_failure(&verdict)) {
+    if (!cached && (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
+                    cl_verdict_first_failure(&verdict))) {
         const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
         snprintf(detail, sizeof(detail), "%s: %s", f ? f->name : "verify",
                  f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
@@ -542,6 +548,8 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
                            detail);
         return false;
     }
+    if (!cached)
+        hs_certcache_put(&api->certs, ev->cert, ev->cert_len, trust.now, gen);
     char name[128], welfare_no[32], serial[64];
     if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
                            sizeof(welfare_no)) != CL_OK ||

@@ -296,6 +296,16 @@ try "a journal delivery" 201 "" kiosk-a null 9c wang9c P-E000003-202610 8000 202
 jws_payload "$(body "$out")" | grep -q '"m":"pin"' || fail "journal receipt"
 echo "tap-only resident: 201 with \"m\":\"tap\"; journal delivery without a session: 201"
 
+# The server remembers certificates it verified (certcache.c); a CRL that
+# changes afterwards must still bite: 王建国's 9C was just verified and cached.
+try "王建国's cached 9C before the CRL" 201 "" kiosk-a null 9c wang9c P-E000004-202611 8000 2026-11 \
+    WF3301060000456
+"$BIN/tools/huimin-issue" revoke --dir "$D/pki" --serial 5102 >/dev/null || fail "huimin-issue revoke"
+sleep 1.2 # the cache looks at the trust files at most once a second
+try "王建国's 9C after its serial went on the CRL" 403 card_revoked kiosk-a null 9c wang9c \
+    P-E000004-202610 8000 2026-10 WF3301060000456
+echo "a cached card certificate put on the CRL afterwards: card_revoked"
+
 # ---- disputes -------------------------------------------------------------------
 printf '{"session":"%s","payment":"P-E000001-202609","reason":"not_received","note":"银行卡没有收到"}' "$ZS" >"$work/d.json"
 out=$(post kiosk-a /v1/disputes "$work/d.json")

@@ -1,0 +1,54 @@
+/*
+ * Card certificates the server has verified recently (certcache.c): a
+ * certificate that chained to the issuer CA, was valid, allowed signatures
+ * and was not on the CRL need not be verified again for a while. Entries are
+ * keyed by the SHA-256 of the certificate's DER, live at most
+ * HS_CERTCACHE_TTL seconds and never past the certificate's notAfter, and are
+ * all dropped when the issuer CA or CRL file changes (by mtime, size and
+ * inode, looked at no more than once a second). Only successes are kept, so
+ * the cache can make the server faster but never more lenient than its
+ * files. The card registry is still asked every time.
+ */
+#ifndef HS_CERTCACHE_H
+#define HS_CERTCACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_CERTCACHE_SLOTS 4096
+#define HS_CERTCACHE_TTL   300
+
+struct hs_certcache_slot {
+    uint8_t hash[32];
+    int64_t until; /* 0: empty */
+    uint64_t generation;
+};
+
+struct hs_certcache {
+    pthread_mutex_t lock;
+    const char *ca_file, *crl_file; /* crl_file may be NULL */
+    uint64_t generation;            /* bumped when a trust file changes */
+    uint64_t checked_ms;            /* when the files were last looked at */
+    uint64_t stamp[2][3];           /* mtime ns, size, inode of each file */
+    uint64_t hits, misses;
+    struct hs_certcache_slot slots[HS_CERTCACHE_SLOTS];
+};
+
+/* Sets up an empty cache for these trust files (which must outlive it). */
+void hs_certcache_init(struct hs_certcache *cc, const char *ca_file, const char *crl_file);
+void hs_certcache_cleanup(struct hs_certcache *cc);
+/* The trust files' generation: take it before verifying, give it to put(). */
+uint64_t hs_certcache_generation(struct hs_certcache *cc);
+/* True when der was verified within the TTL, is still within its validity at
+ * now, and the trust files have not changed since. */
+bool hs_certcache_hit(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now);
+/*
+ * Remembers that der verified at now (its notAfter read from der), against
+ * the trust files of generation gen; nothing is kept if they changed since.
+ */
+void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
+                      uint64_t gen);
+
+#endif
