@@ -530,7 +530,10 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
     /* A certificate verified moments ago (the same card, another payment) is not
      * verified again until the cache says so; see certcache.h. */
     uint64_t gen = hs_certcache_generation(&api->certs);
-    bool cached = hs_certcache_hit(&api->certs, ev->cert, ev->cert_len, trust.now);
+    struct hs_certinfo info;
+    hs_rc cached_sig = hs_certcache_check(&api->certs, ev->cert, ev->cert_len, trust.now, cf->stmt,
+                                          cf->stmt_len, ev->sig, ev->sig_len, &info);
+    bool cached = cached_sig != HS_E_NOT_FOUND;
     if (!cached)
         crc = cl_piv_verify(&trust, ev, &verdict);
     static const char *const must[] = { "chain", "validity", "key-usage" };
@@ -551,14 +554,20 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
     if (!cached)
         hs_certcache_put(&api->certs, ev->cert, ev->cert_len, trust.now, gen);
     char name[128], welfare_no[32], serial[64];
-    if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
-                           sizeof(welfare_no)) != CL_OK ||
-        strcmp(welfare_no, cf->st.welfare_no) != 0) {
+    if (cached) {
+        hm_strlcpy(welfare_no, info.welfare_no, sizeof(welfare_no));
+        hm_strlcpy(serial, info.serial, sizeof(serial));
+    } else if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
+                                  sizeof(welfare_no)) != CL_OK) {
+        welfare_no[0] = '\0';
+    }
+    if (!welfare_no[0] || strcmp(welfare_no, cf->st.welfare_no) != 0) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE,
                            "the certificate does not name the statement's welfare number");
         return false;
     }
-    if (hs_api_cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
+    if (!cached &&
+        hs_api_cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
         return false;
     }
@@ -590,8 +599,12 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
         hs_api_reply_error(api, res, e, NULL);
         return false;
     }
-    crc = cl_piv_check_signature(ev->cert, ev->cert_len, cf->stmt, cf->stmt_len, ev->sig,
-                                 ev->sig_len);
+    /* A cached certificate's key checked the signature above, without parsing it again. */
+    if (cached)
+        crc = cached_sig == HS_OK ? CL_OK : CL_E_SIGNATURE_INVALID;
+    else
+        crc = cl_piv_check_signature(ev->cert, ev->cert_len, cf->stmt, cf->stmt_len, ev->sig,
+                                     ev->sig_len);
     if (crc != CL_OK) {
         hm_log_info("kiosk %s: confirmation signature refused: %s", k->id, cl_strerror(crc));
         hs_api_reply_error(api, res, ERR_SIGNATURE_INVALID,

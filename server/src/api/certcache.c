@@ -4,9 +4,12 @@
 
 #include "hm/util.h"
 
+#include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,10 +52,14 @@ void hs_certcache_init(struct hs_certcache *cc, const char *ca_file, const char 
     file_stamp(ca_file, cc->stamp[0]);
     file_stamp(crl_file, cc->stamp[1]);
     cc->checked_ms = hm_now_ms();
+    cc->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 void hs_certcache_cleanup(struct hs_certcache *cc)
 {
+    for (size_t i = 0; i < HS_CERTCACHE_SLOTS; i++)
+        EVP_PKEY_free(cc->slots[i].key);
+    EVP_MD_free(cc->sha256);
     pthread_mutex_destroy(&cc->lock);
 }
 
@@ -78,34 +85,57 @@ uint64_t hs_certcache_generation(struct hs_certcache *cc)
     return g;
 }
 
-bool hs_certcache_hit(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now)
+hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
+                         const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
+                         struct hs_certinfo *info)
 {
     uint8_t h[32];
-    if (!cc || !der || !digest(der, len, h))
-        return false;
+    EVP_PKEY *key = NULL;
+    if (!cc || !der || !cc->sha256 || !digest(der, len, h))
+        return HS_E_NOT_FOUND;
     pthread_mutex_lock(&cc->lock);
     refresh(cc);
     const struct hs_certcache_slot *s = &cc->slots[slot_of(h)];
-    bool hit = s->until > now && s->generation == cc->generation && memcmp(s->hash, h, 32) == 0;
-    if (hit)
+    if (s->until > now && s->generation == cc->generation && s->key &&
+        memcmp(s->hash, h, 32) == 0 && EVP_PKEY_up_ref(s->key) == 1) {
+        key = s->key;
+        *info = s->info;
         cc->hits++;
-    else
+    } else {
         cc->misses++;
+    }
     pthread_mutex_unlock(&cc->lock);
-    return hit;
+    if (!key)
+        return HS_E_NOT_FOUND;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md && EVP_DigestVerifyInit(md, NULL, cc->sha256, NULL, key) == 1 &&
+              EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return ok ? HS_OK : HS_E_SIGNATURE;
 }
 
-/* The certificate's notAfter as unix seconds, or 0 when it cannot be read. */
-static int64_t not_after(const uint8_t *der, size_t len)
+/* Reads what a request needs of a certificate: false when it lacks any of it. */
+static bool read_cert(X509 *x, struct hs_certinfo *info)
 {
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    struct tm tm;
-    int64_t t = 0;
-    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-        t = (int64_t)timegm(&tm);
-    X509_free(x);
-    return t;
+    memset(info, 0, sizeof(*info));
+    X509_NAME *name = X509_get_subject_name(x);
+    int i = X509_NAME_get_index_by_NID(name, NID_serialNumber, -1);
+    unsigned char *utf8 = NULL;
+    int n =
+        i < 0 ? -1
+              : ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    bool ok = n > 0 && (size_t)n < sizeof(info->welfare_no) && !memchr(utf8, 0, (size_t)n);
+    if (ok)
+        memcpy(info->welfare_no, utf8, (size_t)n);
+    OPENSSL_free(utf8);
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *dec = bn ? BN_bn2dec(bn) : NULL;
+    ok = ok && dec && hm_strlcpy(info->serial, dec, sizeof(info->serial)) < sizeof(info->serial);
+    OPENSSL_free(dec);
+    BN_free(bn);
+    return ok;
 }
 
 void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
@@ -114,20 +144,37 @@ void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, i
     uint8_t h[32];
     if (!cc || !der || !digest(der, len, h))
         return;
-    int64_t until = now + HS_CERTCACHE_TTL, end = not_after(der, len);
-    if (end <= now)
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    struct hs_certinfo info;
+    struct tm tm;
+    EVP_PKEY *key = x ? X509_get_pubkey(x) : NULL;
+    int64_t until = now + HS_CERTCACHE_TTL, end = 0;
+    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        end = (int64_t)timegm(&tm);
+    bool usable = key && p == der + len && read_cert(x, &info) && end > now;
+    X509_free(x);
+    ERR_clear_error();
+    if (!usable) {
+        EVP_PKEY_free(key);
         return;
+    }
     if (end < until)
         until = end;
     pthread_mutex_lock(&cc->lock);
     refresh(cc);
     if (gen != cc->generation) {
         pthread_mutex_unlock(&cc->lock); /* verified against files that have changed */
+        EVP_PKEY_free(key);
         return;
     }
     struct hs_certcache_slot *s = &cc->slots[slot_of(h)];
+    EVP_PKEY *old = s->key;
     memcpy(s->hash, h, 32);
     s->until = until;
     s->generation = cc->generation;
+    s->info = info;
+    s->key = key;
     pthread_mutex_unlock(&cc->lock);
+    EVP_PKEY_free(old);
 }

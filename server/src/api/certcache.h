@@ -17,13 +17,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hs/error.h"
+
 #define HS_CERTCACHE_SLOTS 4096
 #define HS_CERTCACHE_TTL   300
+
+/* What a request needs of a card certificate, read from it once. */
+struct hs_certinfo {
+    char welfare_no[32]; /* subject serialNumber */
+    char serial[64];     /* the certificate's serial, decimal */
+};
+
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY, kept opaque here */
 
 struct hs_certcache_slot {
     uint8_t hash[32];
     int64_t until; /* 0: empty */
     uint64_t generation;
+    struct hs_certinfo info;
+    struct evp_pkey_st *key; /* the certificate's public key (a reference) */
 };
 
 struct hs_certcache {
@@ -33,6 +45,7 @@ struct hs_certcache {
     uint64_t checked_ms;            /* when the files were last looked at */
     uint64_t stamp[2][3];           /* mtime ns, size, inode of each file */
     uint64_t hits, misses;
+    void *sha256; /* the SHA-256 implementation, fetched once (EVP_MD) */
     struct hs_certcache_slot slots[HS_CERTCACHE_SLOTS];
 };
 
@@ -41,12 +54,21 @@ void hs_certcache_init(struct hs_certcache *cc, const char *ca_file, const char 
 void hs_certcache_cleanup(struct hs_certcache *cc);
 /* The trust files' generation: take it before verifying, give it to put(). */
 uint64_t hs_certcache_generation(struct hs_certcache *cc);
-/* True when der was verified within the TTL, is still within its validity at
- * now, and the trust files have not changed since. */
-bool hs_certcache_hit(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now);
 /*
- * Remembers that der verified at now (its notAfter read from der), against
- * the trust files of generation gen; nothing is kept if they changed since.
+ * When der was verified within the TTL, is still within its validity at now
+ * and the trust files have not changed since: fills info, checks that sig
+ * (DER ECDSA) is the certificate key's over SHA-256 of msg, and returns
+ * HS_OK or HS_E_SIGNATURE, with no certificate parsing (OpenSSL 3 decodes a
+ * certificate's key slowly and under locks). HS_E_NOT_FOUND when der is not
+ * cached: verify it in full, then hs_certcache_put().
+ */
+hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
+                         const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
+                         struct hs_certinfo *info);
+/*
+ * Remembers that der verified at now (its notAfter, key, serialNumber and
+ * serial read from der), against the trust files of generation gen; nothing
+ * is kept if they changed since.
  */
 void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
                       uint64_t gen);
