@@ -3,7 +3,9 @@
 # blank PIV card in the reader): a demo deployment with the 富川 demo data,
 # the blank card issued as 张秀英's welfare card and registered, huimin-server
 # running, and a kiosk's tap: a challenge from the server, signed by the card,
-# checked again by the server, answered with a signed session.
+# checked again by the server, answered with a signed session; then the kiosk
+# client shows her benefits, she confirms a payment with her PIN, and the
+# receipt's QR code is checked offline with huimin-verify.
 set -eu
 B=${1:-build/release}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +61,33 @@ say "The same evidence again: the challenge was single-use"
 kc -X POST -H 'Content-Type: application/json' --data-binary @"$work/ev.json" \
     "https://localhost:$port/v1/card-sessions"
 echo
+say "The kiosk client (huimin-client): 张秀英's status, verified"
+cat >"$K/client.conf" <<CONF
+server = https://localhost:$port
+cert = kiosk.pem
+key = kiosk.key
+cacert = server-ca.pem
+signing_cert = signing.pem
+kiosk = kiosk-fc-01
+journal = journal.db
+issuer_ca = ../../pki/issuer-ca.pem
+CONF
+KC="$B/kiosk/client/huimin-client"
+"$KC" status --config "$K/client.conf" || true
+say "She confirms that November's 低保 reached her: PIN, signature on the card, receipt"
+if out=$("$KC" confirm --config "$K/client.conf" --payment P-E000001-202611 --pin 135790 --json); then
+    receipt=$(echo "$out" | sed -n 's/.*"token":"\([A-Za-z0-9_.-]*\)".*/\1/p' | head -1)
+    echo "receipt (JWS, fits a QR code): $(echo "$receipt" | cut -c1-60)…"
+    if [ -n "$receipt" ] && command -v qrencode >/dev/null; then
+        qrencode -o "$work/receipt.png" "$receipt"
+        say "Anyone can check the receipt offline (huimin-verify, from the QR code's PNG)"
+        "$B/tools/huimin-verify" --cert "$K/signing.pem" --ca "$D/pki/root-ca.pem" \
+            --png "$work/receipt.png" || true
+    fi
+else
+    echo "$out"
+fi
+
 say "The audit log (huimin-admin audit verify, after the server stops)"
 kill "$pid"
 wait "$pid" || true
