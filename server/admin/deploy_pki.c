@@ -4,6 +4,8 @@
 
 #include "pki.h"
 
+#include "cl/piv.h"
+
 #include "hm/hex.h"
 #include "hm/util.h"
 
@@ -523,20 +525,16 @@ hs_rc hs_pki_remove_tree(const char *path)
     return remove_at(AT_FDCWD, path, 0) == 0 ? HS_OK : HS_E_IO;
 }
 
-/* Copies a subject entry as UTF-8; false when absent or too long. */
-static bool subject_entry(X509_NAME *name, int nid, char *out, size_t cap)
+/* The holder's name and welfare number, read as the server reads them (cardlib). */
+static bool holder_of(X509 *x, struct hs_card_cert *out)
 {
-    int i = X509_NAME_get_index_by_NID(name, nid, -1);
-    unsigned char *utf8 = NULL;
-    if (i < 0)
-        return false;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-    bool ok = n > 0 && (size_t)n < cap && !memchr(utf8, 0, (size_t)n);
-    if (ok) {
-        memcpy(out, utf8, (size_t)n);
-        out[n] = '\0';
-    }
-    OPENSSL_free(utf8);
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    bool ok = n > 0 &&
+              cl_piv_cert_holder(der, (size_t)n, out->holder, sizeof(out->holder), out->welfare_no,
+                                 sizeof(out->welfare_no)) == CL_OK &&
+              out->holder[0] && out->welfare_no[0];
+    OPENSSL_free(der);
     return ok;
 }
 
@@ -560,10 +558,7 @@ hs_rc hs_pki_card_cert(const char *cert_file, const char *issuer_ca_file, struct
     bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     dec = bn ? BN_bn2dec(bn) : NULL;
     if (!dec || hm_strlcpy(out->serial, dec, sizeof(out->serial)) >= sizeof(out->serial) ||
-        !subject_entry(X509_get_subject_name(x), NID_commonName, out->holder,
-                       sizeof(out->holder)) ||
-        !subject_entry(X509_get_subject_name(x), NID_serialNumber, out->welfare_no,
-                       sizeof(out->welfare_no)))
+        !holder_of(x, out))
         goto out;
     store = X509_STORE_new();
     ctx = X509_STORE_CTX_new();

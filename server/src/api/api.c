@@ -520,6 +520,13 @@ bool hs_api_json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_
 }
 
 /* The serial number of a DER certificate in decimal, as the card registry keys it. */
+hs_rc hs_api_read(struct hs_api *api, const char *sql, const struct hs_val *params, int nparams,
+                  struct hs_rows **rows)
+{
+    struct hs_conn *c = hs_store_reader(api->d.store);
+    return c ? hs_exec(c, sql, params, nparams, rows) : HS_E_DB;
+}
+
 hs_rc hs_api_cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap)
 {
     const unsigned char *p = der;
@@ -766,17 +773,12 @@ static void h_staff_call(struct hs_api *api, const struct hs_http_request *req,
                          struct hs_http_response *res, const struct hs_api_kiosk *k, const char *id)
 {
     (void)req;
-    struct hs_conn *c = hs_store_reader(api->d.store);
-    if (!c) {
-        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
-        return;
-    }
     const struct hs_val p[] = { hs_text(id), hs_text(k->id) };
     struct hs_rows *r = NULL;
-    hs_rc rc = hs_exec(c,
-                       "SELECT id, kiosk_id, created_at, reason, status FROM staff_calls WHERE "
-                       "id = $1 AND kiosk_id = $2",
-                       p, 2, &r);
+    hs_rc rc = hs_api_read(api,
+                           "SELECT id, kiosk_id, created_at, reason, status FROM staff_calls WHERE "
+                           "id = $1 AND kiosk_id = $2",
+                           p, 2, &r);
     if (rc != HS_OK) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return;

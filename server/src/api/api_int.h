@@ -110,6 +110,10 @@ struct hs_api_kiosk {
     char id[64];
 };
 
+/* A read on the calling thread's reader connection (HS_E_DB when there is none). */
+hs_rc hs_api_read(struct hs_api *api, const char *sql, const struct hs_val *params, int nparams,
+                  struct hs_rows **rows);
+
 /* The api's clock: unix seconds. */
 int64_t hs_api_now(const struct hs_api *api);
 

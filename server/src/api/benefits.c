@@ -110,17 +110,12 @@ struct session_info {
 static bool session_get(struct hs_api *api, struct hs_http_response *res,
                         const struct hs_api_kiosk *k, const char *id, struct session_info *out)
 {
-    struct hs_conn *c = hs_store_reader(api->d.store);
-    if (!c) {
-        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
-        return false;
-    }
     const struct hs_val p[] = { hs_text(id) };
     struct hs_rows *r = NULL;
-    if (hs_exec(c,
-                "SELECT kiosk_id, cert_serial, welfare_no, expires_at FROM card_sessions WHERE "
-                "id = $1",
-                p, 1, &r) != HS_OK) {
+    if (hs_api_read(api,
+                    "SELECT kiosk_id, cert_serial, welfare_no, expires_at FROM card_sessions WHERE "
+                    "id = $1",
+                    p, 1, &r) != HS_OK) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return false;
     }
@@ -156,11 +151,10 @@ struct resident {
 static bool resident_get(struct hs_api *api, struct hs_http_response *res, const char *welfare_no,
                          struct resident *out)
 {
-    struct hs_conn *c = hs_store_reader(api->d.store);
     const struct hs_val p[] = { hs_text(welfare_no) };
     struct hs_rows *r = NULL;
-    if (!c || hs_exec(c, "SELECT id, name, welfare_no, flags FROM residents WHERE welfare_no = $1",
-                      p, 1, &r) != HS_OK) {
+    if (hs_api_read(api, "SELECT id, name, welfare_no, flags FROM residents WHERE welfare_no = $1",
+                    p, 1, &r) != HS_OK) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return false;
     }
@@ -188,13 +182,12 @@ struct payment {
 static bool payment_get(struct hs_api *api, struct hs_http_response *res, const char *id,
                         const struct resident *who, struct payment *out)
 {
-    struct hs_conn *c = hs_store_reader(api->d.store);
     const struct hs_val p[] = { hs_text(id) };
     struct hs_rows *r = NULL;
-    if (!c || hs_exec(c,
-                      "SELECT py.period, py.amount_fen, py.status, e.resident_id FROM payments py "
-                      "JOIN entitlements e ON e.id = py.entitlement_id WHERE py.id = $1",
-                      p, 1, &r) != HS_OK) {
+    if (hs_api_read(api,
+                    "SELECT py.period, py.amount_fen, py.status, e.resident_id FROM payments py "
+                    "JOIN entitlements e ON e.id = py.entitlement_id WHERE py.id = $1",
+                    p, 1, &r) != HS_OK) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return false;
     }
@@ -474,13 +467,10 @@ static hs_rc stored_get(struct hs_api *api, const char *payment, const uint8_t *
                         struct stored *out)
 {
     memset(out, 0, sizeof(*out));
-    struct hs_conn *c = hs_store_reader(api->d.store);
-    if (!c)
-        return HS_E_DB;
     const struct hs_val p[] = { hs_text(payment) };
     struct hs_rows *r = NULL;
-    hs_rc rc =
-        hs_exec(c, "SELECT statement, receipt FROM confirmations WHERE payment_id = $1", p, 1, &r);
+    hs_rc rc = hs_api_read(
+        api, "SELECT statement, receipt FROM confirmations WHERE payment_id = $1", p, 1, &r);
     if (rc != HS_OK)
         return rc;
     if (hs_rows_count(r) == 1) {
@@ -551,38 +541,36 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
                            detail);
         return false;
     }
-    if (!cached)
-        hs_certcache_put(&api->certs, ev->cert, ev->cert_len, trust.now, gen);
-    char name[128], welfare_no[32], serial[64];
-    if (cached) {
-        hm_strlcpy(welfare_no, info.welfare_no, sizeof(welfare_no));
-        hm_strlcpy(serial, info.serial, sizeof(serial));
-    } else if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
-                                  sizeof(welfare_no)) != CL_OK) {
-        welfare_no[0] = '\0';
+    /* What the registry check needs of the certificate: from the cache, or read now. */
+    if (!cached) {
+        char name[128];
+        if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), info.welfare_no,
+                               sizeof(info.welfare_no)) != CL_OK)
+            info.welfare_no[0] = '\0';
+        if (hs_api_cert_serial_dec(ev->cert, ev->cert_len, info.serial, sizeof(info.serial)) !=
+            HS_OK)
+            info.serial[0] = '\0';
     }
-    if (!welfare_no[0] || strcmp(welfare_no, cf->st.welfare_no) != 0) {
+    if (!info.welfare_no[0] || strcmp(info.welfare_no, cf->st.welfare_no) != 0) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE,
                            "the certificate does not name the statement's welfare number");
         return false;
     }
-    if (!cached &&
-        hs_api_cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
+    if (!info.serial[0]) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
         return false;
     }
+    if (!cached)
+        hs_certcache_put(&api->certs, ev->cert, ev->cert_len, &info, trust.now, gen);
+    const char *welfare_no = info.welfare_no, *serial = info.serial;
     /* The registry has the last word on revocation (a lost card is revoked there first). */
-    struct hs_conn *c = hs_store_reader(api->d.store);
     struct hs_rows *r = NULL;
-    const struct hs_val p9e[] = { hs_text(serial) };
-    const struct hs_val p9c[] = { hs_text(welfare_no) };
-    hs_rc rc = !c        ? HS_E_DB
-               : cf->tap ? hs_exec(c, "SELECT status, welfare_no FROM cards WHERE cert_serial = $1",
-                                   p9e, 1, &r)
-                         : hs_exec(c,
-                                   "SELECT status, welfare_no FROM cards WHERE welfare_no = $1 "
-                                   "ORDER BY status",
-                                   p9c, 1, &r);
+    const struct hs_val key[] = { hs_text(cf->tap ? serial : welfare_no) };
+    hs_rc rc = hs_api_read(api,
+                           cf->tap ? "SELECT status, welfare_no FROM cards WHERE cert_serial = $1"
+                                   : "SELECT status, welfare_no FROM cards WHERE welfare_no = $1 "
+                                     "ORDER BY status",
+                           key, 1, &r);
     if (rc != HS_OK) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return false;
@@ -733,12 +721,9 @@ static bool confirm_request(struct hs_api *api, struct hs_http_response *res, js
 /* The nonce's issue time, so a statement signed before it is refused (0 when not found). */
 static hs_rc nonce_created(struct hs_api *api, const char *nonce, int64_t *created)
 {
-    struct hs_conn *c = hs_store_reader(api->d.store);
-    if (!c)
-        return HS_E_DB;
     const struct hs_val p[] = { hs_text(nonce) };
     struct hs_rows *r = NULL;
-    hs_rc rc = hs_exec(c, "SELECT created_at FROM nonces WHERE nonce = $1", p, 1, &r);
+    hs_rc rc = hs_api_read(api, "SELECT created_at FROM nonces WHERE nonce = $1", p, 1, &r);
     if (rc != HS_OK)
         return rc;
     *created = hs_rows_count(r) == 1 ? hs_rows_int(r, 0, 0) : 0;
@@ -950,13 +935,12 @@ static json_t *dispute_json(const char *id, const char *payment, const char *kio
 static void reply_open_dispute(struct hs_api *api, struct hs_http_response *res,
                                const struct hs_api_kiosk *k, const char *payment)
 {
-    struct hs_conn *c = hs_store_reader(api->d.store);
     const struct hs_val p[] = { hs_text(payment) };
     struct hs_rows *r = NULL;
-    if (!c || hs_exec(c,
-                      "SELECT id, reason FROM disputes WHERE payment_id = $1 AND status = 'open' "
-                      "ORDER BY at DESC, id",
-                      p, 1, &r) != HS_OK) {
+    if (hs_api_read(api,
+                    "SELECT id, reason FROM disputes WHERE payment_id = $1 AND status = 'open' "
+                    "ORDER BY at DESC, id",
+                    p, 1, &r) != HS_OK) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return;
     }

@@ -4,7 +4,6 @@
 
 #include "hm/util.h"
 
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -116,43 +115,20 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
     return ok ? HS_OK : HS_E_SIGNATURE;
 }
 
-/* Reads what a request needs of a certificate: false when it lacks any of it. */
-static bool read_cert(X509 *x, struct hs_certinfo *info)
-{
-    memset(info, 0, sizeof(*info));
-    X509_NAME *name = X509_get_subject_name(x);
-    int i = X509_NAME_get_index_by_NID(name, NID_serialNumber, -1);
-    unsigned char *utf8 = NULL;
-    int n =
-        i < 0 ? -1
-              : ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-    bool ok = n > 0 && (size_t)n < sizeof(info->welfare_no) && !memchr(utf8, 0, (size_t)n);
-    if (ok)
-        memcpy(info->welfare_no, utf8, (size_t)n);
-    OPENSSL_free(utf8);
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *dec = bn ? BN_bn2dec(bn) : NULL;
-    ok = ok && dec && hm_strlcpy(info->serial, dec, sizeof(info->serial)) < sizeof(info->serial);
-    OPENSSL_free(dec);
-    BN_free(bn);
-    return ok;
-}
-
-void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
-                      uint64_t gen)
+void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
+                      const struct hs_certinfo *info, int64_t now, uint64_t gen)
 {
     uint8_t h[32];
     if (!cc || !der || !digest(der, len, h))
         return;
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
-    struct hs_certinfo info;
     struct tm tm;
     EVP_PKEY *key = x ? X509_get_pubkey(x) : NULL;
     int64_t until = now + HS_CERTCACHE_TTL, end = 0;
     if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
         end = (int64_t)timegm(&tm);
-    bool usable = key && p == der + len && read_cert(x, &info) && end > now;
+    bool usable = key && p == der + len && end > now;
     X509_free(x);
     ERR_clear_error();
     if (!usable) {
@@ -173,7 +149,7 @@ void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, i
     memcpy(s->hash, h, 32);
     s->until = until;
     s->generation = cc->generation;
-    s->info = info;
+    s->info = *info;
     s->key = key;
     pthread_mutex_unlock(&cc->lock);
     EVP_PKEY_free(old);

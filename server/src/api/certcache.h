@@ -66,11 +66,11 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
                          const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
                          struct hs_certinfo *info);
 /*
- * Remembers that der verified at now (its notAfter, key, serialNumber and
- * serial read from der), against the trust files of generation gen; nothing
- * is kept if they changed since.
+ * Remembers that der verified at now, with what the caller read of it (info)
+ * and its key and notAfter (parsed here once), against the trust files of
+ * generation gen; nothing is kept if they changed since.
  */
-void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
-                      uint64_t gen);
+void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
+                      const struct hs_certinfo *info, int64_t now, uint64_t gen);
 
 #endif
