@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,38 @@ static bool set_path(char *dst, size_t cap, const char *dir, const char *v)
     return (size_t)snprintf(dst, cap, "%s/%s", dir, v) < cap;
 }
 
+/* The settings a configuration file and the command line share: one table for both. */
+struct setting {
+    const char *key; /* in the file */
+    int opt;         /* getopt_long's code for --key */
+    size_t off, cap; /* the field in struct opts */
+    bool path;       /* relative to the file's folder */
+};
+
+#define SETTING(k, o, field, is_path)                                                  \
+    {                                                                                  \
+        k, o, offsetof(struct opts, field), sizeof(((struct opts *)0)->field), is_path \
+    }
+static const struct setting settings[] = {
+    SETTING("server", 'S', server, false),
+    SETTING("cert", 'c', cert, true),
+    SETTING("key", 'k', key, true),
+    SETTING("cacert", 'A', cacert, true),
+    SETTING("signing_cert", 'G', signing, true),
+    SETTING("kiosk", 'K', kiosk, false),
+    SETTING("journal", 'J', journal, true),
+    SETTING("issuer_ca", 'I', issuer_ca, true),
+    SETTING("pinned_pubkey", 'Y', pin_pub, false),
+};
+#undef SETTING
+
+/* Sets one; false when the value (or the joined path) does not fit. */
+static bool apply_setting(struct opts *o, const struct setting *st, const char *dir, const char *v)
+{
+    char *dst = (char *)o + st->off;
+    return st->path ? set_path(dst, st->cap, dir, v) : hm_strlcpy(dst, v, st->cap) < st->cap;
+}
+
 /* key = value lines ('#' comments); relative paths are relative to the file's folder. */
 static int load_config(struct opts *o, const char *file)
 {
@@ -172,31 +205,18 @@ static int load_config(struct opts *o, const char *file)
         end = v + strlen(v);
         while (end > v && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
             *--end = '\0';
-        if (strcmp(k, "server") == 0)
-            hm_strlcpy(o->server, v, sizeof(o->server));
-        else if (strcmp(k, "cert") == 0)
-            ok = set_path(o->cert, sizeof(o->cert), dir, v);
-        else if (strcmp(k, "key") == 0)
-            ok = set_path(o->key, sizeof(o->key), dir, v);
-        else if (strcmp(k, "cacert") == 0)
-            ok = set_path(o->cacert, sizeof(o->cacert), dir, v);
-        else if (strcmp(k, "signing_cert") == 0)
-            ok = set_path(o->signing, sizeof(o->signing), dir, v);
-        else if (strcmp(k, "kiosk") == 0)
-            hm_strlcpy(o->kiosk, v, sizeof(o->kiosk));
-        else if (strcmp(k, "journal") == 0)
-            ok = set_path(o->journal, sizeof(o->journal), dir, v);
-        else if (strcmp(k, "issuer_ca") == 0)
-            ok = set_path(o->issuer_ca, sizeof(o->issuer_ca), dir, v);
-        else if (strcmp(k, "pinned_pubkey") == 0)
-            hm_strlcpy(o->pin_pub, v, sizeof(o->pin_pub));
-        else {
+        const struct setting *st = NULL;
+        for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]) && !st; i++)
+            if (strcmp(k, settings[i].key) == 0)
+                st = &settings[i];
+        if (!st) {
             fclose(f);
             return usage_error(o, "%s:%d: unknown key '%s'", file, lineno, k);
         }
+        ok = apply_setting(o, st, dir, v);
         if (!ok) {
             fclose(f);
-            return usage_error(o, "%s:%d: the path is too long", file, lineno);
+            return usage_error(o, "%s:%d: the value of %s is too long", file, lineno, k);
         }
     }
     fclose(f);
@@ -274,33 +294,6 @@ static int parse(struct opts *o, int argc, char **argv)
         switch (ch) {
         case 'C':
             break;
-        case 'S':
-            hm_strlcpy(o->server, optarg, sizeof(o->server));
-            break;
-        case 'c':
-            hm_strlcpy(o->cert, optarg, sizeof(o->cert));
-            break;
-        case 'k':
-            hm_strlcpy(o->key, optarg, sizeof(o->key));
-            break;
-        case 'A':
-            hm_strlcpy(o->cacert, optarg, sizeof(o->cacert));
-            break;
-        case 'G':
-            hm_strlcpy(o->signing, optarg, sizeof(o->signing));
-            break;
-        case 'K':
-            hm_strlcpy(o->kiosk, optarg, sizeof(o->kiosk));
-            break;
-        case 'J':
-            hm_strlcpy(o->journal, optarg, sizeof(o->journal));
-            break;
-        case 'I':
-            hm_strlcpy(o->issuer_ca, optarg, sizeof(o->issuer_ca));
-            break;
-        case 'Y':
-            hm_strlcpy(o->pin_pub, optarg, sizeof(o->pin_pub));
-            break;
         case 'r':
             o->reader = optarg;
             break;
@@ -342,8 +335,22 @@ static int parse(struct opts *o, int argc, char **argv)
             return -1;
         case ':':
             return usage_error(o, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error(o, "unknown option '%s'", argv[optind - 1]);
+        default: {
+            const struct setting *st = NULL;
+            for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]) && !st; i++)
+                if (ch == settings[i].opt)
+                    st = &settings[i];
+            if (!st)
+                return usage_error(o, "unknown option '%s'", argv[optind - 1]);
+            if (!apply_setting(o, st, "", optarg)) {
+                const char *name = st->key;
+                for (const struct option *l = lo; l->name; l++)
+                    if (l->val == ch)
+                        name = l->name;
+                return usage_error(o, "the value of --%s is too long", name);
+            }
+            break;
+        }
         }
     }
     if (optind != argc)
