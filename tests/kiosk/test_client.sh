@@ -41,14 +41,7 @@ SERVER_PID=
 trap '[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null' EXIT
 D="$WORK/deploy"
 K="$D/kiosks/kiosk-a"
-set -- init --dir "$D" --name "富川瑶族自治县民政局"
-[ "$BACKEND" = postgres ] && set -- "$@" --backend postgres --conninfo "$HUIMIN_PG_CONNINFO"
-out=$("$ADMIN" "$@" 2>&1) || fail "init ($BACKEND): $out"
-conf_set "$D/huimin.conf" server listen 127.0.0.1:0
-for kind in programmes residents entitlements payments; do
-    out=$("$ADMIN" import "$kind" --dir "$D" --file "$SRC/fixtures/deploy/$kind.csv" 2>&1) ||
-        fail "import $kind: $out"
-done
+demo_deployment "$D" "$BACKEND"
 "$ADMIN" enroll-kiosk --dir "$D" --id kiosk-a --name "富川 1号机" --office fc-01 >/dev/null ||
     fail "enroll-kiosk"
 for f in kiosk.pem kiosk.key server-ca.pem signing.pem; do

@@ -35,14 +35,7 @@ fi
 SERVER_PID=
 trap '[ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null' EXIT
 D="$WORK/deploy"
-set -- init --dir "$D" --name "富川瑶族自治县民政局"
-[ "$BACKEND" = postgres ] && set -- "$@" --backend postgres --conninfo "$HUIMIN_PG_CONNINFO"
-out=$("$ADMIN" "$@" 2>&1) || fail "init ($BACKEND): $out"
-conf_set "$D/huimin.conf" server listen 127.0.0.1:0
-for kind in programmes residents entitlements payments; do
-    out=$("$ADMIN" import "$kind" --dir "$D" --file "$SRC/fixtures/deploy/$kind.csv" 2>&1) ||
-        fail "import $kind: $out"
-done
+demo_deployment "$D" "$BACKEND"
 for k in a b; do
     "$ADMIN" enroll-kiosk --dir "$D" --id kiosk-$k --name "富川 $k 号机" --office fc-01 >/dev/null ||
         fail "enroll-kiosk kiosk-$k"

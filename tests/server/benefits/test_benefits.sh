@@ -25,16 +25,10 @@ D="$work/deploy"
 F="$SRC/fixtures/deploy"
 
 # ---- a deployment with the demo data --------------------------------------------
-set -- init --dir "$D" --name "富川瑶族自治县民政局"
-[ "$BACKEND" = postgres ] && set -- "$@" --backend postgres --conninfo "${HUIMIN_PG_CONNINFO:?no PostgreSQL}"
-out=$("$ADMIN" "$@" 2>&1) || fail "huimin-admin init: $out"
-conf_set "$D/huimin.conf" server listen 127.0.0.1:0
+demo_deployment "$D" "$BACKEND"
 for k in kiosk-a kiosk-b; do
     "$ADMIN" enroll-kiosk --dir "$D" --id $k --name "富川 $k" --office fc-01 >/dev/null ||
         fail "enroll-kiosk $k"
-done
-for kind in programmes residents entitlements payments; do
-    out=$("$ADMIN" import $kind --dir "$D" --file "$F/$kind.csv" 2>&1) || fail "import $kind: $out"
 done
 SIGNING="$D/kiosks/kiosk-a/signing.pem"
 

@@ -19,6 +19,24 @@ conf_set() {
         END { emit() }' "$1" >"$1.new" && mv "$1.new" "$1"
 }
 
+# demo_deployment DIR BACKEND: huimin-admin init (on PostgreSQL at
+# $HUIMIN_PG_CONNINFO when BACKEND is postgres), listening on a free port, with
+# the demo data of fixtures/deploy imported.
+demo_deployment() {
+    dd_dir=$1
+    if [ "$2" = postgres ]; then
+        out=$("$ADMIN" init --dir "$dd_dir" --name "富川瑶族自治县民政局" --backend postgres \
+            --conninfo "${HUIMIN_PG_CONNINFO:?no PostgreSQL}" 2>&1) || fail "init ($2): $out"
+    else
+        out=$("$ADMIN" init --dir "$dd_dir" --name "富川瑶族自治县民政局" 2>&1) || fail "init: $out"
+    fi
+    conf_set "$dd_dir/huimin.conf" server listen 127.0.0.1:0
+    for kind in programmes residents entitlements payments; do
+        out=$("$ADMIN" import "$kind" --dir "$dd_dir" --file "$SRC/fixtures/deploy/$kind.csv" 2>&1) ||
+            fail "import $kind: $out"
+    done
+}
+
 # start_server DIR: starts huimin-server on DIR/huimin.conf in the background;
 # sets SERVER_PID, PORT (TLS) and OPS (plain, loopback).
 start_server() {
