@@ -5,11 +5,12 @@
  *               [--method GET|POST|PUT|DELETE|HEAD] [--body-file F] [--content-type T]
  *               [--connections N] [--threads T] [--duration S | --requests N]
  *               [--timeout S] [--expect-status CODE] [--json]
- *               [--bodies-file F] [--responses-file F]
+ *               [--bodies-file F [--cycle]] [--responses-file F]
  *
  * --bodies-file F: one request body per line, each sent once, in order
  * across the connections; the run stops when they run out (or at
- * --duration). --responses-file F: the body of every answer with the
+ * --duration). With --cycle the bodies are sent round and round until
+ * --duration or --requests ends the run. --responses-file F: the body of every answer with the
  * expected status, one a line (for the benchmarks' preparation: nonces,
  * sessions); answers longer than RESP_KEEP bytes are cut.
  *
@@ -97,6 +98,7 @@ struct run {
     char *bodies;
     size_t *body_off; /* nbodies + 1 offsets: line i is [off[i], off[i + 1] - 1) */
     size_t nbodies;
+    bool cycle; /* --cycle: start again at the first body instead of stopping */
     atomic_size_t next_body;
     const char *ctype;
     char path[1024], host_hdr[96];
@@ -653,6 +655,8 @@ static bool conn_build(struct conn *c)
     struct run *run = c->w->run;
     size_t i = atomic_fetch_add_explicit(&run->next_body, 1, memory_order_relaxed);
 
+    if (run->cycle && run->nbodies)
+        i %= run->nbodies;
     if (i >= run->nbodies)
         return false;
     size_t off = run->body_off[i], len = run->body_off[i + 1] - 1 - off;
@@ -1205,7 +1209,8 @@ static void usage(FILE *f)
             "         [--method GET|POST|PUT|DELETE|HEAD] [--body-file F] [--content-type T]\n"
             "         [--connections N] [--threads T] [--duration S | --requests N]\n"
             "         [--timeout S] [--expect-status CODE] [--json]\n"
-            "         [--bodies-file F (one body a line, each sent once)] [--responses-file F]\n"
+            "         [--bodies-file F (one body a line, each sent once)] [--cycle (then again)]\n"
+            "         [--responses-file F]\n"
             "  HTTPS load with a client certificate, over keep-alive connections, to a loopback\n"
             "  address only. Defaults: GET, 16 connections, 1 thread, 10 s, timeout 10 s,\n"
             "  expect 200; with --requests the run is capped at --duration (default 300 s).\n"
@@ -1229,6 +1234,7 @@ enum {
     O_JSON,
     O_HELP,
     O_BODIES,
+    O_CYCLE,
     O_RESPONSES,
 };
 
@@ -1251,6 +1257,7 @@ int main(int argc, char **argv)
         { "json", no_argument, NULL, O_JSON },
         { "help", no_argument, NULL, O_HELP },
         { "bodies-file", required_argument, NULL, O_BODIES },
+        { "cycle", no_argument, NULL, O_CYCLE },
         { "responses-file", required_argument, NULL, O_RESPONSES },
         { NULL, 0, NULL, 0 },
     };
@@ -1328,6 +1335,9 @@ int main(int argc, char **argv)
             return 0;
         case O_BODIES:
             bodies_file = optarg;
+            break;
+        case O_CYCLE:
+            run.cycle = true;
             break;
         case O_RESPONSES:
             responses_file = optarg;

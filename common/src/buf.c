@@ -89,6 +89,13 @@ bool hm_buf_add(struct hm_buf *b, const void *p, size_t n)
     return true;
 }
 
+bool hm_buf_reserve(struct hm_buf *b, size_t n)
+{
+    if (n > b->max || b->len > b->max - n)
+        return false;
+    return buf_grow(b, b->len + n + 1);
+}
+
 bool hm_buf_add_u8(struct hm_buf *b, uint8_t v)
 {
     return hm_buf_add(b, &v, 1);

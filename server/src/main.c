@@ -208,6 +208,7 @@ int main(int argc, char **argv)
         .read_timeout_s = cfg.read_timeout_s,
         .idle_timeout_s = cfg.idle_timeout_s,
         .handler = hs_api_handle,
+        .inline_ok = hs_api_inline_ok,
         .handler_ctx = api,
     };
     rc = hs_http_start(&hc, &http);

@@ -245,6 +245,47 @@ struct cl_piv_trust {
 cl_rc cl_piv_verify(const struct cl_piv_trust *trust, const struct cl_piv_evidence *ev,
                     struct cl_verdict *verdict);
 
+/*
+ * The trust anchors of cl_piv_verify() loaded once, for many verifications:
+ * the issuer CA file is parsed and the CRL read when the verifier is made,
+ * not at every tap (OpenSSL 3.0 decodes a certificate's key slowly, under
+ * locks). Immutable once made, so threads may share one; it is reference
+ * counted, and the last cl_piv_verifier_free() releases it. Files that change
+ * need a new verifier. Errors as cl_piv_verify().
+ */
+typedef struct cl_piv_verifier cl_piv_verifier;
+
+cl_rc cl_piv_verifier_new(const char *ca_file, const char *crl_file, cl_piv_verifier **out);
+/* Another reference to vf (returned). */
+cl_piv_verifier *cl_piv_verifier_ref(cl_piv_verifier *vf);
+/* Drops a reference; NULL is ignored. */
+void cl_piv_verifier_free(cl_piv_verifier *vf);
+
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY, kept opaque here */
+
+/* What a verification read of the certificate, so the caller need not parse it again. */
+struct cl_piv_cert_info {
+    char name[128];          /* subject CN (UTF-8), "" when absent or too long */
+    char welfare_no[32];     /* subject serialNumber, "" when absent or too long */
+    char serial[64];         /* the certificate's serial number in decimal, "" if unusable */
+    int64_t not_after;       /* unix time, 0 if unreadable */
+    struct evp_pkey_st *key; /* the certified key, a reference of the caller's, or NULL */
+};
+
+/* Releases info->key and clears info. */
+void cl_piv_cert_info_clear(struct cl_piv_cert_info *info);
+
+/*
+ * cl_piv_verify() with loaded trust, at now (unix time; 0: the current time).
+ * With msg, "possession" is the card's signature (ev->sig) over SHA-256 of
+ * msg instead of over ev->challenge: a signed statement rather than a
+ * challenge. info (may be NULL) is filled when the certificate parses
+ * (cleared otherwise); its key must be released with cl_piv_cert_info_clear().
+ */
+cl_rc cl_piv_verify_with(const cl_piv_verifier *vf, int64_t now, const struct cl_piv_evidence *ev,
+                         const uint8_t *msg, size_t msg_len, struct cl_verdict *verdict,
+                         struct cl_piv_cert_info *info);
+
 /* A card is genuine when chain, validity, key usage and possession passed and
  * nothing failed. */
 bool cl_piv_genuine(const struct cl_verdict *verdict);

@@ -18,7 +18,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -121,34 +123,73 @@ cl_rc cl_piv_check_signature(const uint8_t *cert, size_t cert_len, const uint8_t
     return r == 1 ? CL_OK : r == 0 ? CL_E_SIGNATURE_INVALID : CL_E_CRYPTO;
 }
 
-static X509_STORE *load_store(const char *ca_file, X509_CRL **crl_out, const char *crl_file,
-                              cl_rc *rc)
-{
-    X509_STORE *store = X509_STORE_new();
+struct cl_piv_verifier {
+    atomic_int refs;
+    X509_STORE *store;    /* the CA file's certificates; never changed after loading */
+    STACK_OF(X509) * cas; /* the same certificates, for the CHUID's own store */
+    X509_CRL *crl;        /* or NULL: revocation not checked */
+};
 
-    *crl_out = NULL;
-    *rc = CL_OK;
-    if (!store || !ca_file || X509_STORE_load_file(store, ca_file) != 1) {
-        X509_STORE_free(store);
+cl_rc cl_piv_verifier_new(const char *ca_file, const char *crl_file, cl_piv_verifier **out)
+{
+    cl_piv_verifier *vf;
+
+    if (!out)
+        return CL_E_INVALID_ARG;
+    *out = NULL;
+    if (!ca_file)
+        return CL_E_INVALID_ARG;
+    vf = calloc(1, sizeof(*vf));
+    if (!vf)
+        return CL_E_NO_MEMORY;
+    atomic_init(&vf->refs, 1);
+    vf->store = X509_STORE_new();
+    if (!vf->store || X509_STORE_load_file(vf->store, ca_file) != 1 ||
+        !(vf->cas = X509_STORE_get1_all_certs(vf->store))) {
+        cl_piv_verifier_free(vf);
         ERR_clear_error();
-        *rc = ca_file ? CL_E_IO : CL_E_INVALID_ARG;
-        return NULL;
+        return CL_E_IO;
     }
     if (crl_file) {
         FILE *f = fopen(crl_file, "r");
 
         if (f) {
-            *crl_out = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+            vf->crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
             fclose(f);
         }
-        if (!*crl_out) {
-            X509_STORE_free(store);
+        if (!vf->crl) {
+            cl_piv_verifier_free(vf);
             ERR_clear_error();
-            *rc = CL_E_IO;
-            return NULL;
+            return CL_E_IO;
         }
     }
-    return store;
+    *out = vf;
+    return CL_OK;
+}
+
+cl_piv_verifier *cl_piv_verifier_ref(cl_piv_verifier *vf)
+{
+    if (vf)
+        atomic_fetch_add(&vf->refs, 1);
+    return vf;
+}
+
+void cl_piv_verifier_free(cl_piv_verifier *vf)
+{
+    if (!vf || atomic_fetch_sub(&vf->refs, 1) != 1)
+        return;
+    X509_STORE_free(vf->store);
+    sk_X509_pop_free(vf->cas, X509_free);
+    X509_CRL_free(vf->crl);
+    free(vf);
+}
+
+void cl_piv_cert_info_clear(struct cl_piv_cert_info *info)
+{
+    if (!info)
+        return;
+    EVP_PKEY_free(info->key);
+    memset(info, 0, sizeof(*info));
 }
 
 /* Verifies x against store; flags are added to the context's. Returns the X509_V_ code. */
@@ -207,9 +248,13 @@ static void check_key_usage(struct cl_verdict *v, X509 *x)
         cl_verdict_set(v, "key-usage", CL_CHECK_PASSED, NULL);
 }
 
-static void check_chuid(struct cl_verdict *v, const struct cl_piv_evidence *ev, X509_STORE *store,
-                        time_t now)
+/* The CHUID's CMS signature is checked against a store of its own (the
+ * shared one's certificates), since CMS_verify() takes its time from the
+ * store and the shared store must not change while other threads use it. */
+static void check_chuid(struct cl_verdict *v, const struct cl_piv_evidence *ev,
+                        const cl_piv_verifier *vf, time_t now)
 {
+    X509_STORE *store = NULL;
     struct cl_piv_chuid ch;
     const unsigned char *p;
     CMS_ContentInfo *cms = NULL;
@@ -239,10 +284,21 @@ static void check_chuid(struct cl_verdict *v, const struct cl_piv_evidence *ev, 
     p = ch.signature;
     cms = d2i_CMS_ContentInfo(NULL, &p, (long)ch.signature_len);
     content = BIO_new_mem_buf(ch.signed_part, (int)ch.signed_len);
-    param = X509_STORE_get0_param(store);
-    X509_VERIFY_PARAM_set_time(param, now);
-    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
-    if (!cms || p != ch.signature + ch.signature_len) {
+    store = X509_STORE_new();
+    for (int i = 0; store && i < sk_X509_num(vf->cas); i++) {
+        if (X509_STORE_add_cert(store, sk_X509_value(vf->cas, i)) != 1) {
+            X509_STORE_free(store);
+            store = NULL;
+        }
+    }
+    param = store ? X509_STORE_get0_param(store) : NULL;
+    if (param) {
+        X509_VERIFY_PARAM_set_time(param, now);
+        X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+    }
+    if (!store) {
+        cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID could not be checked (no memory)");
+    } else if (!cms || p != ch.signature + ch.signature_len) {
         cl_verdict_set(v, "chuid", CL_CHECK_FAILED, "the CHUID signature is not CMS SignedData");
     } else if (!content || CMS_verify(cms, NULL, store, content, NULL, CMS_BINARY) != 1) {
         cl_ossl_reason(reason, sizeof(reason));
@@ -253,91 +309,8 @@ static void check_chuid(struct cl_verdict *v, const struct cl_piv_evidence *ev, 
     }
     CMS_ContentInfo_free(cms);
     BIO_free(content);
-    ERR_clear_error();
-}
-
-cl_rc cl_piv_verify(const struct cl_piv_trust *trust, const struct cl_piv_evidence *ev,
-                    struct cl_verdict *v)
-{
-    X509_STORE *store;
-    X509_CRL *crl = NULL;
-    X509 *x;
-    time_t now;
-    int err;
-    cl_rc rc;
-
-    if (!trust || !ev || !v)
-        return CL_E_INVALID_ARG;
-    cl_verdict_init(v);
-    now = trust->now ? (time_t)trust->now : time(NULL);
-    store = load_store(trust->ca_file, &crl, trust->crl_file, &rc);
-    if (!store)
-        return rc;
-    x = parse_cert(ev->cert, ev->cert_len);
-    if (!x) {
-        const char *why = "the card's certificate does not parse";
-
-        cl_verdict_set(v, "chain", CL_CHECK_FAILED, "%s", why);
-        cl_verdict_set(v, "validity", CL_CHECK_NOT_CHECKED, "%s", why);
-        cl_verdict_set(v, "key-usage", CL_CHECK_NOT_CHECKED, "%s", why);
-        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "%s", why);
-        check_chuid(v, ev, store, now);
-        cl_verdict_set(v, "possession", CL_CHECK_NOT_CHECKED, "%s", why);
-        X509_CRL_free(crl);
-        X509_STORE_free(store);
-        return CL_OK;
-    }
-
-    /* Chain without time, so an expired card reads as "validity", not "chain". */
-    err = chain_verify(store, x, NULL, NULL, X509_V_FLAG_NO_CHECK_TIME, now);
-    if (err == X509_V_OK)
-        cl_verdict_set(v, "chain", CL_CHECK_PASSED, NULL);
-    else
-        cl_verdict_set(v, "chain", CL_CHECK_FAILED, "not issued by the deployment's issuer CA (%s)",
-                       X509_verify_cert_error_string(err));
-    check_validity(v, x, now);
-    check_key_usage(v, x);
-    if (!crl) {
-        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "no CRL configured");
-    } else if (err != X509_V_OK) {
-        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "the chain did not verify");
-    } else {
-        int rerr = chain_verify(store, x, NULL, crl, X509_V_FLAG_CRL_CHECK, now);
-
-        if (rerr == X509_V_OK || rerr == X509_V_ERR_CERT_HAS_EXPIRED ||
-            rerr == X509_V_ERR_CERT_NOT_YET_VALID)
-            cl_verdict_set(v, "revocation", CL_CHECK_PASSED, NULL);
-        else if (rerr == X509_V_ERR_CERT_REVOKED)
-            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "the card has been revoked");
-        else
-            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "revocation status unknown (%s)",
-                           X509_verify_cert_error_string(rerr));
-    }
-    check_chuid(v, ev, store, now);
-    if (ev->challenge_len == 0 || ev->sig_len == 0) {
-        cl_verdict_set(v, "possession", CL_CHECK_NOT_CHECKED, "the card did not sign a challenge");
-    } else {
-        int r = verify_sig(x, ev->challenge, ev->challenge_len, ev->sig, ev->sig_len);
-
-        if (r == 1)
-            cl_verdict_set(v, "possession", CL_CHECK_PASSED, NULL);
-        else
-            cl_verdict_set(v, "possession", CL_CHECK_FAILED,
-                           r == 0 ? "the card's signature does not match its certificate: "
-                                    "the card does not hold the certified key"
-                                  : "the signature could not be checked");
-    }
-    X509_free(x);
-    X509_CRL_free(crl);
     X509_STORE_free(store);
-    return CL_OK;
-}
-
-bool cl_piv_genuine(const struct cl_verdict *v)
-{
-    static const char *const must[] = { "chain", "validity", "key-usage", "possession" };
-
-    return cl_verdict_all_passed(v, must, HM_ARRAY_SIZE(must)) && !cl_verdict_first_failure(v);
+    ERR_clear_error();
 }
 
 static bool name_entry(X509_NAME *name, int nid, char *out, size_t cap)
@@ -359,6 +332,123 @@ static bool name_entry(X509_NAME *name, int nid, char *out, size_t cap)
     out[n] = '\0';
     OPENSSL_free(utf8);
     return true;
+}
+
+static void read_info(X509 *x, struct cl_piv_cert_info *info)
+{
+    X509_NAME *subject = X509_get_subject_name(x);
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *dec = bn ? BN_bn2dec(bn) : NULL;
+    struct tm tm;
+
+    name_entry(subject, NID_commonName, info->name, sizeof(info->name));
+    name_entry(subject, NID_serialNumber, info->welfare_no, sizeof(info->welfare_no));
+    if (dec && hm_strlcpy(info->serial, dec, sizeof(info->serial)) >= sizeof(info->serial))
+        info->serial[0] = '\0';
+    OPENSSL_free(dec);
+    BN_free(bn);
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        info->not_after = (int64_t)timegm(&tm);
+    info->key = X509_get_pubkey(x);
+    ERR_clear_error();
+}
+
+cl_rc cl_piv_verify_with(const cl_piv_verifier *vf, int64_t when, const struct cl_piv_evidence *ev,
+                         const uint8_t *msg, size_t msg_len, struct cl_verdict *v,
+                         struct cl_piv_cert_info *info)
+{
+    X509 *x;
+    time_t now;
+    int err;
+
+    if (info)
+        memset(info, 0, sizeof(*info));
+    if (!vf || !ev || !v || (!msg && msg_len))
+        return CL_E_INVALID_ARG;
+    cl_verdict_init(v);
+    now = when ? (time_t)when : time(NULL);
+    x = parse_cert(ev->cert, ev->cert_len);
+    if (!x) {
+        const char *why = "the card's certificate does not parse";
+
+        cl_verdict_set(v, "chain", CL_CHECK_FAILED, "%s", why);
+        cl_verdict_set(v, "validity", CL_CHECK_NOT_CHECKED, "%s", why);
+        cl_verdict_set(v, "key-usage", CL_CHECK_NOT_CHECKED, "%s", why);
+        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "%s", why);
+        check_chuid(v, ev, vf, now);
+        cl_verdict_set(v, "possession", CL_CHECK_NOT_CHECKED, "%s", why);
+        return CL_OK;
+    }
+
+    /* Chain without time, so an expired card reads as "validity", not "chain". */
+    err = chain_verify(vf->store, x, NULL, NULL, X509_V_FLAG_NO_CHECK_TIME, now);
+    if (err == X509_V_OK)
+        cl_verdict_set(v, "chain", CL_CHECK_PASSED, NULL);
+    else
+        cl_verdict_set(v, "chain", CL_CHECK_FAILED, "not issued by the deployment's issuer CA (%s)",
+                       X509_verify_cert_error_string(err));
+    check_validity(v, x, now);
+    check_key_usage(v, x);
+    if (!vf->crl) {
+        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "no CRL configured");
+    } else if (err != X509_V_OK) {
+        cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "the chain did not verify");
+    } else {
+        int rerr = chain_verify(vf->store, x, NULL, vf->crl, X509_V_FLAG_CRL_CHECK, now);
+
+        if (rerr == X509_V_OK || rerr == X509_V_ERR_CERT_HAS_EXPIRED ||
+            rerr == X509_V_ERR_CERT_NOT_YET_VALID)
+            cl_verdict_set(v, "revocation", CL_CHECK_PASSED, NULL);
+        else if (rerr == X509_V_ERR_CERT_REVOKED)
+            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "the card has been revoked");
+        else
+            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "revocation status unknown (%s)",
+                           X509_verify_cert_error_string(rerr));
+    }
+    check_chuid(v, ev, vf, now);
+    if (!msg)
+        msg = ev->challenge, msg_len = ev->challenge_len;
+    if (msg_len == 0 || ev->sig_len == 0) {
+        cl_verdict_set(v, "possession", CL_CHECK_NOT_CHECKED, "the card did not sign a challenge");
+    } else {
+        int r = verify_sig(x, msg, msg_len, ev->sig, ev->sig_len);
+
+        if (r == 1)
+            cl_verdict_set(v, "possession", CL_CHECK_PASSED, NULL);
+        else
+            cl_verdict_set(v, "possession", CL_CHECK_FAILED,
+                           r == 0 ? "the card's signature does not match its certificate: "
+                                    "the card does not hold the certified key"
+                                  : "the signature could not be checked");
+    }
+    if (info)
+        read_info(x, info);
+    X509_free(x);
+    return CL_OK;
+}
+
+cl_rc cl_piv_verify(const struct cl_piv_trust *trust, const struct cl_piv_evidence *ev,
+                    struct cl_verdict *v)
+{
+    cl_piv_verifier *vf;
+    cl_rc rc;
+
+    if (!trust || !ev || !v)
+        return CL_E_INVALID_ARG;
+    cl_verdict_init(v);
+    rc = cl_piv_verifier_new(trust->ca_file, trust->crl_file, &vf);
+    if (rc != CL_OK)
+        return rc;
+    rc = cl_piv_verify_with(vf, trust->now, ev, NULL, 0, v, NULL);
+    cl_piv_verifier_free(vf);
+    return rc;
+}
+
+bool cl_piv_genuine(const struct cl_verdict *v)
+{
+    static const char *const must[] = { "chain", "validity", "key-usage", "possession" };
+
+    return cl_verdict_all_passed(v, must, HM_ARRAY_SIZE(must)) && !cl_verdict_first_failure(v);
 }
 
 cl_rc cl_piv_cert_holder(const uint8_t *der, size_t len, char *name, size_t name_cap,

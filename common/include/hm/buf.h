@@ -27,6 +27,12 @@ void hm_buf_init_secret(struct hm_buf *b, size_t max);
 void hm_buf_free(struct hm_buf *b);
 void hm_buf_reset(struct hm_buf *b);
 bool hm_buf_add(struct hm_buf *b, const void *p, size_t n);
+/*
+ * Room for n more bytes (and the NUL) without changing len, for a writer
+ * that fills data + len itself and then sets len (below max, and keeping
+ * the NUL after it). False when n would pass max or memory runs out.
+ */
+bool hm_buf_reserve(struct hm_buf *b, size_t n);
 bool hm_buf_add_u8(struct hm_buf *b, uint8_t v);
 bool hm_buf_add_str(struct hm_buf *b, const char *s);
 bool hm_buf_addf(struct hm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

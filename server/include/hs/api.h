@@ -53,5 +53,7 @@ void hs_api_free(struct hs_api *api);
 void hs_api_set_http(struct hs_api *api, struct hs_http *http);
 /* An hs_http_handler: ctx is the struct hs_api. */
 void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_response *res);
+/* hs_http_inline_fn: the requests hs_api_handle answers without blocking (reads on SQLite). */
+bool hs_api_inline_ok(void *ctx, const struct hs_http_request *req);
 
 #endif

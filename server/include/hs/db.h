@@ -111,6 +111,17 @@ struct hs_conn *hs_store_reader(struct hs_store *st);
  * even if fn returns HS_OK. Use INSERT ... ON CONFLICT to upsert. fn must
  * not call hs_store_write() (HS_E_INVALID_ARG).
  */
+/*
+ * Reads of the calling thread (its reader connection) from now until
+ * hs_store_read_end() or its next hs_store_write() see one snapshot of the
+ * database, taken at the first of them. On SQLite this is one read
+ * transaction, which is also faster than one per statement; on PostgreSQL
+ * each read still stands alone. Keep snapshots short (a request): a long one
+ * keeps SQLite from checkpointing its WAL.
+ */
+void hs_store_read_begin(struct hs_store *st);
+void hs_store_read_end(struct hs_store *st);
+
 typedef hs_rc (*hs_write_fn)(struct hs_conn *conn, void *arg);
 hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg);
 

@@ -63,6 +63,14 @@ struct hs_http_response {
 typedef void (*hs_http_handler)(void *ctx, const struct hs_http_request *req,
                                 struct hs_http_response *res);
 
+/*
+ * Optional: true for a request the handler answers quickly without blocking
+ * (no write to wait for, no network), which then runs on the connection's
+ * io thread instead of being handed to a handler thread and back: two
+ * thread switches saved, at the price of holding the loop for its duration.
+ */
+typedef bool (*hs_http_inline_fn)(void *ctx, const struct hs_http_request *req);
+
 struct hs_http_config {
     const char *listen_addr; /* "0.0.0.0", "127.0.0.1", "::" */
     int port;                /* 0: pick a free one (hs_http_port tells) */
@@ -86,6 +94,7 @@ struct hs_http_config {
     int max_connections; /* 0: 4096 per process (TLS); a connection beyond is closed at once */
 
     hs_http_handler handler;
+    hs_http_inline_fn inline_ok; /* NULL: every request goes to a handler thread */
     void *handler_ctx;
 };
 

@@ -214,6 +214,18 @@ void hs_api_reply_signed(struct hs_api *api, struct hs_http_response *res, int s
     free(token);
 }
 
+void hs_api_reply_signed_text(struct hs_api *api, struct hs_http_response *res, int status,
+                              const char *typ, const char *json, size_t len)
+{
+    char *token = NULL;
+    if (hs_jws_sign(api->d.signer, typ, (const uint8_t *)json, len, &token) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, "signing failed");
+        return;
+    }
+    hs_api_reply_token(api, res, status, token);
+    free(token);
+}
+
 void hs_api_reply_token(struct hs_api *api, struct hs_http_response *res, int status,
                         const char *token)
 {
@@ -580,6 +592,7 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
                             struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
     struct cl_piv_evidence *ev = NULL;
+    struct cl_piv_cert_info ci = { 0 };
     json_t *body = hs_api_json_body(api, req, res);
     if (!body)
         return;
@@ -605,14 +618,20 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
     ev->challenge_len = strlen(nonce);
     memcpy(ev->challenge, nonce, ev->challenge_len);
 
-    /* Every check again, here: the kiosk's word is not enough. */
-    struct cl_piv_trust trust = {
-        .ca_file = api->d.cfg->issuer_ca,
-        .crl_file = api->d.cfg->issuer_crl[0] ? api->d.cfg->issuer_crl : NULL,
-        .now = hs_api_now(api),
-    };
+    /* Every check again, here: the kiosk's word is not enough. Always in full (the
+     * CHUID too), but with the trust files loaded once; the certificate is then
+     * cached for the confirmations of this visit. */
+    int64_t now = hs_api_now(api);
+    uint64_t gen = 0;
+    struct cl_piv_verifier *vf = hs_certcache_verifier(&api->certs, &gen);
+    if (!vf) {
+        hm_log_error("the issuer CA %s (or its CRL) does not load", api->d.cfg->issuer_ca);
+        hs_api_reply_error(api, res, ERR_INTERNAL, "the issuer CA could not be loaded");
+        goto out;
+    }
     struct cl_verdict verdict;
-    cl_rc crc = cl_piv_verify(&trust, ev, &verdict);
+    cl_rc crc = cl_piv_verify_with(vf, now, ev, NULL, 0, &verdict, &ci);
+    cl_piv_verifier_free(vf);
     if (crc != CL_OK || !cl_piv_genuine(&verdict)) {
         const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
         char detail[CL_CHECK_REASON_MAX + 64];
@@ -628,14 +647,12 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
         goto out;
     }
     /* The registry has the last word on revocation (a lost card is revoked there first). */
-    char name[128], welfare_no[32];
-    if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
-                           sizeof(welfare_no)) != CL_OK) {
+    if (!ci.welfare_no[0]) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate names no holder");
         goto out;
     }
-    char serial[64];
-    if (hs_api_cert_serial_dec(ev->cert, ev->cert_len, serial, sizeof(serial)) != HS_OK) {
+    const char *welfare_no = ci.welfare_no, *serial = ci.serial;
+    if (!serial[0]) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
         goto out;
     }
@@ -659,6 +676,11 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
         goto out;
     }
 
+    struct hs_certinfo info;
+    hm_strlcpy(info.welfare_no, welfare_no, sizeof(info.welfare_no));
+    hm_strlcpy(info.serial, serial, sizeof(info.serial));
+    hs_certcache_put(&api->certs, ev->cert, ev->cert_len, &info, ci.key, ci.not_after, now, gen);
+
     struct session_write w = { .nonce = nonce, .kiosk = k->id, .card = &reg };
     uint8_t raw[HS_NONCE_BYTES];
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
@@ -678,6 +700,7 @@ static void h_card_sessions(struct hs_api *api, const struct hs_http_request *re
                           reg.cert_serial, "iat", (json_int_t)w.now, "exp", (json_int_t)w.exp);
     hs_api_reply_signed(api, res, 201, "huimin-card-session", p);
 out:
+    cl_piv_cert_info_clear(&ci);
     if (ev)
         hm_wipe(ev, sizeof(*ev));
     free(ev);
@@ -801,39 +824,70 @@ static bool is_method(const struct hs_http_request *req, const char *m)
     return strcmp(req->method, m) == 0;
 }
 
+static void dispatch(struct hs_api *api, enum hs_api_route route, const struct hs_http_request *req,
+                     struct hs_http_response *res, const struct hs_api_kiosk *k,
+                     const char *staff_call);
+
+static const char staff_prefix[] = "/v1/staff-calls/";
+
+static enum hs_api_route route_of(const char *path)
+{
+    const size_t sp = sizeof(staff_prefix) - 1;
+
+    if (strcmp(path, "/v1/health") == 0)
+        return R_HEALTH;
+    if (strcmp(path, "/metrics") == 0)
+        return R_METRICS;
+    if (strcmp(path, "/v1/signing-cert") == 0)
+        return R_SIGNING_CERT;
+    if (strcmp(path, "/v1/jwks") == 0)
+        return R_JWKS;
+    if (strcmp(path, "/v1/nonces") == 0)
+        return R_NONCES;
+    if (strcmp(path, "/v1/card-sessions") == 0)
+        return R_CARD_SESSIONS;
+    if (strcmp(path, "/v1/revocations") == 0)
+        return R_REVOCATIONS;
+    if (strcmp(path, "/v1/staff-calls") == 0)
+        return R_STAFF_CALLS;
+    if (strcmp(path, "/v1/status") == 0)
+        return R_STATUS;
+    if (strcmp(path, "/v1/confirmations") == 0)
+        return R_CONFIRMATIONS;
+    if (strcmp(path, "/v1/disputes") == 0)
+        return R_DISPUTES;
+    if (strncmp(path, staff_prefix, sp) == 0 && path[sp] && strlen(path + sp) < 64 &&
+        !strchr(path + sp, '/'))
+        return R_STAFF_CALL;
+    return R_OTHER;
+}
+
+bool hs_api_inline_ok(void *ctx, const struct hs_http_request *req)
+{
+    struct hs_api *api = ctx;
+    /* Reads only, and only where a read never waits on the network: SQLite's
+     * readers do not wait for its writer (WAL). */
+    if (hs_store_backend(api->d.store) != HS_BACKEND_SQLITE)
+        return false;
+    switch (route_of(req->path ? req->path : "")) {
+    case R_STATUS:
+    case R_REVOCATIONS:
+    case R_SIGNING_CERT:
+    case R_JWKS:
+    case R_HEALTH:
+    case R_OTHER:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_response *res)
 {
     struct hs_api *api = ctx;
     const char *path = req->path ? req->path : "";
-    enum hs_api_route route = R_OTHER;
-    static const char staff_prefix[] = "/v1/staff-calls/";
     const size_t sp = sizeof(staff_prefix) - 1;
-
-    if (strcmp(path, "/v1/health") == 0)
-        route = R_HEALTH;
-    else if (strcmp(path, "/metrics") == 0)
-        route = R_METRICS;
-    else if (strcmp(path, "/v1/signing-cert") == 0)
-        route = R_SIGNING_CERT;
-    else if (strcmp(path, "/v1/jwks") == 0)
-        route = R_JWKS;
-    else if (strcmp(path, "/v1/nonces") == 0)
-        route = R_NONCES;
-    else if (strcmp(path, "/v1/card-sessions") == 0)
-        route = R_CARD_SESSIONS;
-    else if (strcmp(path, "/v1/revocations") == 0)
-        route = R_REVOCATIONS;
-    else if (strcmp(path, "/v1/staff-calls") == 0)
-        route = R_STAFF_CALLS;
-    else if (strcmp(path, "/v1/status") == 0)
-        route = R_STATUS;
-    else if (strcmp(path, "/v1/confirmations") == 0)
-        route = R_CONFIRMATIONS;
-    else if (strcmp(path, "/v1/disputes") == 0)
-        route = R_DISPUTES;
-    else if (strncmp(path, staff_prefix, sp) == 0 && path[sp] && strlen(path + sp) < 64 &&
-             !strchr(path + sp, '/'))
-        route = R_STAFF_CALL;
+    enum hs_api_route route = route_of(path);
     atomic_fetch_add(&api->routes[route], 1);
 
     if (route == R_OTHER) {
@@ -870,9 +924,19 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
         h_jwks(api, req, res);
         return;
     }
+    /* One snapshot for the request's reads (until its first write, see hs_store_read_begin). */
+    hs_store_read_begin(api->d.store);
     struct hs_api_kiosk k;
-    if (!admit_kiosk(api, req, res, &k))
-        return;
+    if (admit_kiosk(api, req, res, &k))
+        dispatch(api, route, req, res, &k, path + sp);
+    hs_store_read_end(api->d.store);
+}
+
+static void dispatch(struct hs_api *api, enum hs_api_route route, const struct hs_http_request *req,
+                     struct hs_http_response *res, const struct hs_api_kiosk *kp,
+                     const char *staff_call)
+{
+    const struct hs_api_kiosk k = *kp;
     switch (route) {
     case R_SIGNING_CERT:
         h_signing_cert(api, req, res);
@@ -893,7 +957,7 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
         h_staff_calls(api, req, res, &k);
         break;
     case R_STAFF_CALL:
-        h_staff_call(api, req, res, &k, path + sp);
+        h_staff_call(api, req, res, &k, staff_call);
         break;
     case R_STATUS:
         hs_api_h_status(api, req, res, &k);

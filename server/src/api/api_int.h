@@ -125,6 +125,9 @@ void hs_api_reply_error(struct hs_api *api, struct hs_http_response *res, enum a
 /* Signs payload (stealing the reference; NULL gives 500) and sends it as application/jose. */
 void hs_api_reply_signed(struct hs_api *api, struct hs_http_response *res, int status,
                          const char *typ, json_t *payload);
+/* Signs JSON text (from the writer in jsonw.h) and sends it as application/jose. */
+void hs_api_reply_signed_text(struct hs_api *api, struct hs_http_response *res, int status,
+                              const char *typ, const char *json, size_t len);
 /* Sends a token signed earlier (a stored receipt) as application/jose. */
 void hs_api_reply_token(struct hs_api *api, struct hs_http_response *res, int status,
                         const char *token);

@@ -2,6 +2,7 @@
  * session, payment confirmations proved by the card (exactly once, with a signed receipt) and
  * disputes queued for hall staff. docs/API.md "Benefits" is the contract. */
 #include "api_int.h"
+#include "jsonw.h"
 
 #include "hs/audit.h"
 #include "hs/import.h"
@@ -92,10 +93,6 @@ static void kiosk_actor(char *out, size_t cap, const char *kiosk)
 }
 
 /* A text column that may be NULL, as a JSON string or null. */
-static json_t *json_text_or_null(const struct hs_rows *r, int row, int col)
-{
-    return hs_rows_is_null(r, row, col) ? json_null() : json_string(hs_rows_text(r, row, col));
-}
 
 /* ---- card sessions and residents --------------------------------------------- */
 
@@ -225,102 +222,192 @@ static void calendar(int64_t now, char cur[8], char from[8], int *year)
     *year = (int)y;
 }
 
-static json_t *status_entitlements(struct hs_conn *c, const char *resident_id, hs_rc *rc)
+static const char *text_or_null(const struct hs_rows *r, int row, int col)
 {
-    const struct hs_val p[] = { hs_text(resident_id) };
-    struct hs_rows *r = NULL;
-    *rc = hs_exec(c,
-                  "SELECT e.id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
-                  "e.start_date, e.end_date, e.reason FROM entitlements e JOIN programmes pr ON "
-                  "pr.code = e.programme WHERE e.resident_id = $1 ORDER BY e.id",
-                  p, 1, &r);
-    if (*rc != HS_OK)
-        return NULL;
-    json_t *a = json_array();
-    for (int i = 0; a && i < hs_rows_count(r); i++) {
-        json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:s}", "id", hs_rows_text(r, i, 0),
-            "programme", hs_rows_text(r, i, 1), "programme_name", hs_rows_text(r, i, 2),
-            "amount_fen", (json_int_t)hs_rows_int(r, i, 3), "period", hs_rows_text(r, i, 4),
-            "status", entitlement_status_name(hs_rows_int(r, i, 5)), "start", hs_rows_text(r, i, 6),
-            "end", json_text_or_null(r, i, 7), "reason", hs_rows_text(r, i, 8));
-        if (!o || json_array_append_new(a, o) != 0) {
-            json_decref(a);
-            a = NULL;
-        }
+    return hs_rows_is_null(r, row, col) ? NULL : hs_rows_text(r, row, col);
+}
+
+/* Members are written in sorted order, as jansson's JSON_SORT_KEYS would. */
+static void status_entitlements(const struct hs_rows *r, struct hs_jw *w)
+{
+    hs_jw_key(w, "entitlements");
+    hs_jw_arr(w);
+    for (int i = 0; i < hs_rows_count(r); i++) {
+        hs_jw_obj(w);
+        hs_jw_kint(w, "amount_fen", hs_rows_int(r, i, 3));
+        hs_jw_kstr(w, "end", text_or_null(r, i, 7));
+        hs_jw_kstr(w, "id", hs_rows_text(r, i, 0));
+        hs_jw_kstr(w, "period", hs_rows_text(r, i, 4));
+        hs_jw_kstr(w, "programme", hs_rows_text(r, i, 1));
+        hs_jw_kstr(w, "programme_name", hs_rows_text(r, i, 2));
+        hs_jw_kstr(w, "reason", hs_rows_text(r, i, 8));
+        hs_jw_kstr(w, "start", hs_rows_text(r, i, 6));
+        hs_jw_kstr(w, "status", entitlement_status_name(hs_rows_int(r, i, 5)));
+        hs_jw_end_obj(w);
     }
-    hs_rows_free(r);
-    if (!a)
-        *rc = HS_E_NO_MEMORY;
-    return a;
+    hs_jw_end_arr(w);
+}
+
+/* The payment rows' columns (status_write's query). */
+enum {
+    PY_ID,
+    PY_ENT,
+    PY_PROG,
+    PY_PROG_NAME,
+    PY_PERIOD,
+    PY_AMOUNT,
+    PY_CHANNEL,
+    PY_ACCOUNT,
+    PY_PAID,
+    PY_STATUS
+};
+
+static void status_payment(const struct hs_rows *r, int i, struct hs_jw *w)
+{
+    hs_jw_obj(w);
+    hs_jw_kstr(w, "account", hs_rows_text(r, i, PY_ACCOUNT));
+    hs_jw_kint(w, "amount_fen", hs_rows_int(r, i, PY_AMOUNT));
+    hs_jw_kstr(w, "channel", hs_rows_text(r, i, PY_CHANNEL));
+    hs_jw_kstr(w, "entitlement", hs_rows_text(r, i, PY_ENT));
+    hs_jw_kstr(w, "id", hs_rows_text(r, i, PY_ID));
+    hs_jw_kstr(w, "paid_date", text_or_null(r, i, PY_PAID));
+    hs_jw_kstr(w, "period", hs_rows_text(r, i, PY_PERIOD));
+    hs_jw_kstr(w, "programme", hs_rows_text(r, i, PY_PROG));
+    hs_jw_kstr(w, "programme_name", hs_rows_text(r, i, PY_PROG_NAME));
+    hs_jw_kstr(w, "status", payment_status_name(hs_rows_int(r, i, PY_STATUS)));
+    hs_jw_end_obj(w);
 }
 
 /*
- * Fills the payments part of the status: the list (periods from `from` on, newest first),
- * the ids awaiting confirmation, the next scheduled payment and the year's total.
+ * The status: entitlements, the payments (periods from `from` on, newest
+ * first), the ids awaiting confirmation, the next scheduled payment and the
+ * year's total, from two reads.
  */
-static hs_rc status_payments(struct hs_conn *c, const char *resident_id, const char *from, int year,
-                             json_t *status)
+static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
+                          const struct session_info *s, const struct resident *who, int64_t now,
+                          struct hs_jw *w)
 {
-    const struct hs_val p[] = { hs_text(resident_id) };
-    struct hs_rows *r = NULL;
-    hs_rc rc = hs_exec(c,
-                       "SELECT py.id, py.entitlement_id, e.programme, pr.name, py.period, "
-                       "py.amount_fen, py.channel, py.account_masked, py.paid_date, py.status "
-                       "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
-                       "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
-                       "ORDER BY py.period DESC, py.id",
-                       p, 1, &r);
-    if (rc != HS_OK)
-        return rc;
-    json_t *list = json_array(), *awaiting = json_array(), *next = json_null();
-    int64_t total = 0;
-    char year_prefix[8];
+    char cur[8], from[8], year_prefix[8];
+    int year;
+    calendar(now, cur, from, &year);
     snprintf(year_prefix, sizeof(year_prefix), "%04d-", year % 10000);
-    rc = list && awaiting ? HS_OK : HS_E_NO_MEMORY;
-    for (int i = 0; rc == HS_OK && i < hs_rows_count(r); i++) {
-        const char *id = hs_rows_text(r, i, 0), *period = hs_rows_text(r, i, 4);
-        int64_t st = hs_rows_int(r, i, 9), amount = hs_rows_int(r, i, 5);
-        if (st == HS_PAY_PAID && json_array_append_new(awaiting, json_string(id)) != 0)
-            rc = HS_E_NO_MEMORY;
+    const struct hs_val p[] = { hs_text(who->id), hs_text(from), hs_int(HS_PAY_PAID) };
+    struct hs_rows *ents = NULL, *r = NULL;
+    hs_rc rc = hs_exec(c,
+                       "SELECT e.id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
+                       "e.start_date, e.end_date, e.reason FROM entitlements e JOIN programmes pr "
+                       "ON pr.code = e.programme WHERE e.resident_id = $1 ORDER BY e.id",
+                       p, 1, &ents);
+    /* The months shown hold this year's and the next payment too (from is at most
+     * eleven months back); older ones matter only while they await confirmation. */
+    if (rc == HS_OK)
+        rc = hs_exec(c,
+                     "SELECT py.id, py.entitlement_id, e.programme, pr.name, py.period, "
+                     "py.amount_fen, py.channel, py.account_masked, py.paid_date, py.status "
+                     "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
+                     "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
+                     "AND (py.period >= $2 OR py.status = $3) ORDER BY py.period DESC, py.id",
+                     p, 3, &r);
+    if (rc != HS_OK) {
+        hs_rows_free(ents);
+        return rc;
+    }
+    int64_t total = 0;
+    int next = -1, n = hs_rows_count(r);
+    for (int i = 0; i < n; i++) {
+        int64_t st = hs_rows_int(r, i, PY_STATUS);
         if ((st == HS_PAY_PAID || st == HS_PAY_CONFIRMED || st == HS_PAY_DISPUTED) &&
-            strncmp(period, year_prefix, 5) == 0)
-            total += amount;
+            strncmp(hs_rows_text(r, i, PY_PERIOD), year_prefix, 5) == 0)
+            total += hs_rows_int(r, i, PY_AMOUNT);
         /* Rows come newest first: the last scheduled one seen is the earliest. */
-        if (st == HS_PAY_SCHEDULED) {
-            json_t *n =
-                json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", id, "programme",
-                          hs_rows_text(r, i, 2), "programme_name", hs_rows_text(r, i, 3), "period",
-                          period, "amount_fen", (json_int_t)amount, "status", "scheduled");
-            if (!n)
-                rc = HS_E_NO_MEMORY;
-            json_decref(next);
-            next = n ? n : json_null();
-        }
-        if (strcmp(period, from) < 0)
-            continue;
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:s}", "id", id, "entitlement",
-                      hs_rows_text(r, i, 1), "programme", hs_rows_text(r, i, 2), "programme_name",
-                      hs_rows_text(r, i, 3), "period", period, "amount_fen", (json_int_t)amount,
-                      "channel", hs_rows_text(r, i, 6), "account", hs_rows_text(r, i, 7),
-                      "paid_date", json_text_or_null(r, i, 8), "status", payment_status_name(st));
-        if (!o || json_array_append_new(list, o) != 0)
-            rc = HS_E_NO_MEMORY;
+        if (st == HS_PAY_SCHEDULED)
+            next = i;
+    }
+    hs_jw_obj(w);
+    hs_jw_key(w, "awaiting_confirmation");
+    hs_jw_arr(w);
+    for (int i = 0; i < n; i++)
+        if (hs_rows_int(r, i, PY_STATUS) == HS_PAY_PAID)
+            hs_jw_str(w, hs_rows_text(r, i, PY_ID));
+    hs_jw_end_arr(w);
+    status_entitlements(ents, w);
+    hs_jw_kint(w, "exp", s->expires_at);
+    hs_jw_kint(w, "iat", now);
+    hs_jw_kstr(w, "kiosk", k->id);
+    hs_jw_key(w, "next_payment");
+    if (next < 0) {
+        hs_jw_null(w);
+    } else {
+        hs_jw_obj(w);
+        hs_jw_kint(w, "amount_fen", hs_rows_int(r, next, PY_AMOUNT));
+        hs_jw_kstr(w, "id", hs_rows_text(r, next, PY_ID));
+        hs_jw_kstr(w, "period", hs_rows_text(r, next, PY_PERIOD));
+        hs_jw_kstr(w, "programme", hs_rows_text(r, next, PY_PROG));
+        hs_jw_kstr(w, "programme_name", hs_rows_text(r, next, PY_PROG_NAME));
+        hs_jw_kstr(w, "status", "scheduled");
+        hs_jw_end_obj(w);
+    }
+    hs_jw_key(w, "payments");
+    hs_jw_arr(w);
+    for (int i = 0; i < n; i++)
+        if (strcmp(hs_rows_text(r, i, PY_PERIOD), from) >= 0)
+            status_payment(r, i, w);
+    hs_jw_end_arr(w);
+    hs_jw_key(w, "resident");
+    hs_jw_obj(w);
+    hs_jw_kstr(w, "id", who->id);
+    hs_jw_kstr(w, "name", who->name);
+    hs_jw_kbool(w, "tap_only", (who->flags & HS_RESIDENT_TAP_ONLY) != 0);
+    hs_jw_kstr(w, "welfare_no", who->welfare_no);
+    hs_jw_end_obj(w);
+    hs_jw_kstr(w, "session", s->id);
+    hs_jw_kint(w, "year_total_fen", total);
+    hs_jw_end_obj(w);
+    hs_rows_free(ents);
+    hs_rows_free(r);
+    return HS_OK;
+}
+
+/* The session and its resident in one read, or replies with the error (false). */
+static bool status_who(struct hs_api *api, struct hs_http_response *res,
+                       const struct hs_api_kiosk *k, const char *sid, struct session_info *s,
+                       struct resident *who)
+{
+    const struct hs_val p[] = { hs_text(sid) };
+    struct hs_rows *r = NULL;
+    if (hs_api_read(api,
+                    "SELECT s.kiosk_id, s.cert_serial, s.welfare_no, s.expires_at, r.id, r.name, "
+                    "r.flags FROM card_sessions s LEFT JOIN residents r ON r.welfare_no = "
+                    "s.welfare_no WHERE s.id = $1",
+                    p, 1, &r) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        return false;
+    }
+    enum api_err e = ERR_COUNT;
+    if (hs_rows_count(r) == 0)
+        e = ERR_SESSION_UNKNOWN;
+    else if (strcmp(hs_rows_text(r, 0, 0), k->id) != 0)
+        e = ERR_SESSION_KIOSK;
+    else if (hs_rows_int(r, 0, 3) <= hs_api_now(api))
+        e = ERR_SESSION_EXPIRED;
+    else if (hs_rows_is_null(r, 0, 4))
+        e = ERR_RESIDENT_UNKNOWN;
+    if (e == ERR_COUNT) {
+        hm_strlcpy(s->id, sid, sizeof(s->id));
+        hm_strlcpy(s->cert_serial, hs_rows_text(r, 0, 1), sizeof(s->cert_serial));
+        hm_strlcpy(s->welfare_no, hs_rows_text(r, 0, 2), sizeof(s->welfare_no));
+        s->expires_at = hs_rows_int(r, 0, 3);
+        hm_strlcpy(who->id, hs_rows_text(r, 0, 4), sizeof(who->id));
+        hm_strlcpy(who->name, hs_rows_text(r, 0, 5), sizeof(who->name));
+        hm_strlcpy(who->welfare_no, s->welfare_no, sizeof(who->welfare_no));
+        who->flags = hs_rows_int(r, 0, 6);
     }
     hs_rows_free(r);
-    if (rc != HS_OK) {
-        json_decref(list);
-        json_decref(awaiting);
-        json_decref(next);
-        return rc;
+    if (e != ERR_COUNT) {
+        hs_api_reply_error(api, res, e, NULL);
+        return false;
     }
-    /* json_object_set_new takes the value, even when it fails. */
-    int bad = json_object_set_new(status, "payments", list);
-    bad |= json_object_set_new(status, "awaiting_confirmation", awaiting);
-    bad |= json_object_set_new(status, "next_payment", next);
-    bad |= json_object_set_new(status, "year_total_fen", json_integer((json_int_t)total));
-    return bad ? HS_E_NO_MEMORY : HS_OK;
+    return true;
 }
 
 void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
@@ -329,7 +416,8 @@ void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
     json_t *body = hs_api_json_body(api, req, res);
     if (!body)
         return;
-    json_t *status = NULL;
+    struct hm_buf text;
+    hm_buf_init(&text, HS_JWS_MAX);
     const char *sid = hs_api_json_str(body, "session", HS_NONCE_TEXT - 1);
     if (!sid) {
         hs_api_reply_error(api, res, ERR_BAD_REQUEST, "session: the card session's id");
@@ -337,40 +425,28 @@ void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
     }
     struct session_info s;
     struct resident who;
-    if (!session_get(api, res, k, sid, &s) || !resident_get(api, res, s.welfare_no, &who))
+    if (!status_who(api, res, k, sid, &s, &who))
         goto out;
     struct hs_conn *c = hs_store_reader(api->d.store);
     if (!c) {
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         goto out;
     }
-    int64_t now = hs_api_now(api);
-    char cur[8], from[8];
-    int year;
-    calendar(now, cur, from, &year);
-    hs_rc rc;
-    json_t *ents = status_entitlements(c, who.id, &rc);
-    if (!ents) {
-        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        goto out;
-    }
-    status = json_pack("{s:s, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:b}, s:o}", "session", s.id,
-                       "kiosk", k->id, "iat", (json_int_t)now, "exp", (json_int_t)s.expires_at,
-                       "resident", "id", who.id, "name", who.name, "welfare_no", who.welfare_no,
-                       "tap_only", (who.flags & HS_RESIDENT_TAP_ONLY) != 0, "entitlements", ents);
-    if (!status) {
-        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
-        goto out;
-    }
-    rc = status_payments(c, who.id, from, year, status);
+    struct hs_jw w;
+    hs_jw_init(&w, &text);
+    hs_rc rc = status_write(c, k, &s, &who, hs_api_now(api), &w);
     if (rc != HS_OK) {
         hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         goto out;
     }
-    hs_api_reply_signed(api, res, 200, "huimin-status", status);
-    status = NULL;
+    if (!hs_jw_ok(&w)) {
+        hm_log_error("status of a resident could not be written (not UTF-8, or too large)");
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+        goto out;
+    }
+    hs_api_reply_signed_text(api, res, 200, "huimin-status", (const char *)text.data, text.len);
 out:
-    json_decref(status);
+    hm_buf_free(&text);
     json_decref(body);
 }
 
@@ -498,8 +574,8 @@ static void reply_stored(struct hs_api *api, struct hs_http_response *res, const
 
 /*
  * The card's evidence: the certificate chains to the issuer CA, is valid,
- * allows signatures and is not revoked (cl_piv_verify without a challenge:
- * its challenge buffer is too small for a statement), it names the
+ * allows signatures and is not revoked (cl_piv_verify_with, the statement
+ * as what was signed, or the certificate cache), it names the
  * statement's welfare number, the registry has the card (9E: this very card;
  * 9C: an active card of this resident), and the card signed SHA-256 of the
  * statement with the certified key. Replies with the error (false).
@@ -507,49 +583,55 @@ static void reply_stored(struct hs_api *api, struct hs_http_response *res, const
 static bool card_check(struct hs_api *api, struct hs_http_response *res,
                        const struct hs_api_kiosk *k, const struct confirm *cf)
 {
-    /* No challenge in the evidence: "possession" is not checked there but below. */
+    /* The statement is what the card signed: "possession" is its signature, judged below
+     * (after the registry, so an unknown card reads as unknown, not as a bad signature). */
     const struct cl_piv_evidence *ev = &cf->ev;
     char detail[CL_CHECK_REASON_MAX + 64];
-    struct cl_piv_trust trust = {
-        .ca_file = api->d.cfg->issuer_ca,
-        .crl_file = api->d.cfg->issuer_crl[0] ? api->d.cfg->issuer_crl : NULL,
-        .now = hs_api_now(api),
-    };
+    int64_t now = hs_api_now(api);
     struct cl_verdict verdict;
-    cl_rc crc = CL_OK;
     /* A certificate verified moments ago (the same card, another payment) is not
      * verified again until the cache says so; see certcache.h. */
-    uint64_t gen = hs_certcache_generation(&api->certs);
     struct hs_certinfo info;
-    hs_rc cached_sig = hs_certcache_check(&api->certs, ev->cert, ev->cert_len, trust.now, cf->stmt,
+    hs_rc cached_sig = hs_certcache_check(&api->certs, ev->cert, ev->cert_len, now, cf->stmt,
                                           cf->stmt_len, ev->sig, ev->sig_len, &info);
-    bool cached = cached_sig != HS_E_NOT_FOUND;
-    if (!cached)
-        crc = cl_piv_verify(&trust, ev, &verdict);
-    static const char *const must[] = { "chain", "validity", "key-usage" };
-    if (!cached && (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
-                    cl_verdict_first_failure(&verdict))) {
-        const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
-        snprintf(detail, sizeof(detail), "%s: %s", f ? f->name : "verify",
-                 f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
-        hm_log_info("kiosk %s: confirmation card refused: %s", k->id, detail);
-        const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
-        hs_api_reply_error(api, res,
-                           crc == CL_OK && rev && rev->state == CL_CHECK_FAILED
-                               ? ERR_CARD_REVOKED
-                               : ERR_CARD_NOT_GENUINE,
-                           detail);
-        return false;
-    }
-    /* What the registry check needs of the certificate: from the cache, or read now. */
+    bool cached = cached_sig != HS_E_NOT_FOUND, sig_ok = cached_sig == HS_OK;
     if (!cached) {
-        char name[128];
-        if (cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), info.welfare_no,
-                               sizeof(info.welfare_no)) != CL_OK)
-            info.welfare_no[0] = '\0';
-        if (hs_api_cert_serial_dec(ev->cert, ev->cert_len, info.serial, sizeof(info.serial)) !=
-            HS_OK)
-            info.serial[0] = '\0';
+        uint64_t gen = 0;
+        struct cl_piv_verifier *vf = hs_certcache_verifier(&api->certs, &gen);
+        if (!vf) {
+            hm_log_error("the issuer CA %s (or its CRL) does not load", api->d.cfg->issuer_ca);
+            hs_api_reply_error(api, res, ERR_INTERNAL, "the issuer CA could not be loaded");
+            return false;
+        }
+        struct cl_piv_cert_info ci;
+        cl_rc crc = cl_piv_verify_with(vf, now, ev, cf->stmt, cf->stmt_len, &verdict, &ci);
+        cl_piv_verifier_free(vf);
+        const struct cl_check *pos = cl_verdict_get(&verdict, "possession");
+        sig_ok = crc == CL_OK && pos && pos->state == CL_CHECK_PASSED;
+        cl_verdict_set(&verdict, "possession", CL_CHECK_NOT_CHECKED, "judged after the registry");
+        static const char *const must[] = { "chain", "validity", "key-usage" };
+        if (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
+            cl_verdict_first_failure(&verdict)) {
+            const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
+            snprintf(detail, sizeof(detail), "%s: %s", f ? f->name : "verify",
+                     f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
+            hm_log_info("kiosk %s: confirmation card refused: %s", k->id, detail);
+            const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
+            hs_api_reply_error(api, res,
+                               crc == CL_OK && rev && rev->state == CL_CHECK_FAILED
+                                   ? ERR_CARD_REVOKED
+                                   : ERR_CARD_NOT_GENUINE,
+                               detail);
+            cl_piv_cert_info_clear(&ci);
+            return false;
+        }
+        /* What the registry check needs of the certificate, as the verification read it. */
+        hm_strlcpy(info.welfare_no, ci.welfare_no, sizeof(info.welfare_no));
+        hm_strlcpy(info.serial, ci.serial, sizeof(info.serial));
+        if (info.welfare_no[0] && info.serial[0] && strcmp(info.welfare_no, cf->st.welfare_no) == 0)
+            hs_certcache_put(&api->certs, ev->cert, ev->cert_len, &info, ci.key, ci.not_after, now,
+                             gen);
+        cl_piv_cert_info_clear(&ci);
     }
     if (!info.welfare_no[0] || strcmp(info.welfare_no, cf->st.welfare_no) != 0) {
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE,
@@ -560,8 +642,6 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
         hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
         return false;
     }
-    if (!cached)
-        hs_certcache_put(&api->certs, ev->cert, ev->cert_len, &info, trust.now, gen);
     const char *welfare_no = info.welfare_no, *serial = info.serial;
     /* The registry has the last word on revocation (a lost card is revoked there first). */
     struct hs_rows *r = NULL;
@@ -587,12 +667,8 @@ static bool card_check(struct hs_api *api, struct hs_http_response *res,
         hs_api_reply_error(api, res, e, NULL);
         return false;
     }
-    /* A cached certificate's key checked the signature above, without parsing it again. */
-    if (cached)
-        crc = cached_sig == HS_OK ? CL_OK : CL_E_SIGNATURE_INVALID;
-    else
-        crc = cl_piv_check_signature(ev->cert, ev->cert_len, cf->stmt, cf->stmt_len, ev->sig,
-                                     ev->sig_len);
+    /* The signature was checked above (by the cached key, or in the verification). */
+    cl_rc crc = sig_ok ? CL_OK : CL_E_SIGNATURE_INVALID;
     if (crc != CL_OK) {
         hm_log_info("kiosk %s: confirmation signature refused: %s", k->id, cl_strerror(crc));
         hs_api_reply_error(api, res, ERR_SIGNATURE_INVALID,

@@ -2,6 +2,7 @@
  * trust store and re-verify the chain. */
 #include "certcache.h"
 
+#include "cl/piv.h"
 #include "hm/util.h"
 
 #include <openssl/err.h>
@@ -58,6 +59,7 @@ void hs_certcache_cleanup(struct hs_certcache *cc)
 {
     for (size_t i = 0; i < HS_CERTCACHE_SLOTS; i++)
         EVP_PKEY_free(cc->slots[i].key);
+    cl_piv_verifier_free(cc->vf);
     EVP_MD_free(cc->sha256);
     pthread_mutex_destroy(&cc->lock);
 }
@@ -116,27 +118,16 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
 }
 
 void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
-                      const struct hs_certinfo *info, int64_t now, uint64_t gen)
+                      const struct hs_certinfo *info, struct evp_pkey_st *key, int64_t not_after,
+                      int64_t now, uint64_t gen)
 {
     uint8_t h[32];
-    if (!cc || !der || !digest(der, len, h))
+    if (!cc || !der || !key || not_after <= now || !digest(der, len, h) ||
+        EVP_PKEY_up_ref(key) != 1)
         return;
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    struct tm tm;
-    EVP_PKEY *key = x ? X509_get_pubkey(x) : NULL;
-    int64_t until = now + HS_CERTCACHE_TTL, end = 0;
-    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-        end = (int64_t)timegm(&tm);
-    bool usable = key && p == der + len && end > now;
-    X509_free(x);
-    ERR_clear_error();
-    if (!usable) {
-        EVP_PKEY_free(key);
-        return;
-    }
-    if (end < until)
-        until = end;
+    int64_t until = now + HS_CERTCACHE_TTL;
+    if (not_after < until)
+        until = not_after;
     pthread_mutex_lock(&cc->lock);
     refresh(cc);
     if (gen != cc->generation) {
@@ -153,4 +144,27 @@ void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
     s->key = key;
     pthread_mutex_unlock(&cc->lock);
     EVP_PKEY_free(old);
+}
+
+struct cl_piv_verifier *hs_certcache_verifier(struct hs_certcache *cc, uint64_t *gen)
+{
+    cl_piv_verifier *vf = NULL, *old = NULL;
+    pthread_mutex_lock(&cc->lock);
+    refresh(cc);
+    if (!cc->vf || cc->vf_gen != cc->generation) {
+        /* Loaded under the lock: rare (start, a changed file), and one load is enough. */
+        cl_piv_verifier *fresh = NULL;
+        if (cl_piv_verifier_new(cc->ca_file, cc->crl_file, &fresh) == CL_OK) {
+            old = cc->vf;
+            cc->vf = fresh;
+            cc->vf_gen = cc->generation;
+        }
+    }
+    if (cc->vf && cc->vf_gen == cc->generation) {
+        vf = cl_piv_verifier_ref(cc->vf);
+        *gen = cc->vf_gen;
+    }
+    pthread_mutex_unlock(&cc->lock);
+    cl_piv_verifier_free(old);
+    return vf;
 }

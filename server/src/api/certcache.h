@@ -45,7 +45,9 @@ struct hs_certcache {
     uint64_t checked_ms;            /* when the files were last looked at */
     uint64_t stamp[2][3];           /* mtime ns, size, inode of each file */
     uint64_t hits, misses;
-    void *sha256; /* the SHA-256 implementation, fetched once (EVP_MD) */
+    void *sha256;               /* the SHA-256 implementation, fetched once (EVP_MD) */
+    struct cl_piv_verifier *vf; /* the trust files loaded, or NULL; of vf_gen */
+    uint64_t vf_gen;
     struct hs_certcache_slot slots[HS_CERTCACHE_SLOTS];
 };
 
@@ -66,11 +68,20 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
                          const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
                          struct hs_certinfo *info);
 /*
- * Remembers that der verified at now, with what the caller read of it (info)
- * and its key and notAfter (parsed here once), against the trust files of
- * generation gen; nothing is kept if they changed since.
+ * Remembers that der verified at now, with what the caller read of it (info,
+ * key: a reference is taken, not_after), against the trust files of
+ * generation gen; nothing is kept if they changed since, or the key is NULL.
  */
 void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
-                      const struct hs_certinfo *info, int64_t now, uint64_t gen);
+                      const struct hs_certinfo *info, struct evp_pkey_st *key, int64_t not_after,
+                      int64_t now, uint64_t gen);
+
+/*
+ * The trust files loaded for verification (cardlib's verifier), made again
+ * when they change: a reference the caller drops with cl_piv_verifier_free(),
+ * and *gen the generation it belongs to (give it to put()). NULL when the
+ * files do not load.
+ */
+struct cl_piv_verifier *hs_certcache_verifier(struct hs_certcache *cc, uint64_t *gen);
 
 #endif

@@ -150,6 +150,7 @@ struct loop {
 
 struct hs_http {
     hs_http_handler handler;
+    hs_http_inline_fn inline_ok;
     void *handler_ctx;
     size_t max_header, max_body;
     int read_timeout_s, idle_timeout_s, max_connections;
@@ -1023,6 +1024,11 @@ static void handle_request(struct loop *l, struct evhttp_request *req, enum conn
         c->close_after = true;
     atomic_fetch_add(&h->requests, 1);
     atomic_fetch_add(&h->in_flight, 1);
+    if (h->inline_ok && h->inline_ok(h->handler_ctx, &j->rq)) {
+        /* Here, on the loop: the reply goes out through loop_wake like any other. */
+        run_job(h, &j->pool);
+        return;
+    }
     if (!hs_pool_push(h->pool, &j->pool)) {
         /* Only while the layer is being torn down; answer rather than hang. */
         c->job = NULL;
@@ -1285,6 +1291,7 @@ hs_rc hs_http_start(const struct hs_http_config *cfg, struct hs_http **out)
     if (!h)
         return HS_E_NO_MEMORY;
     h->handler = cfg->handler;
+    h->inline_ok = cfg->inline_ok;
     h->handler_ctx = cfg->handler_ctx;
     h->max_header = cfg->max_header ? cfg->max_header : DEFAULT_MAX_HEADER;
     h->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;

@@ -135,6 +135,15 @@ static size_t token_len(size_t header_len, size_t payload_len)
     return HS_B64URL_LEN(header_len) + 1 + HS_B64URL_LEN(payload_len) + 1 + SIG_B64_LEN;
 }
 
+/* True when t (NULL too) is printable ASCII that JSON needs no escape for. */
+static bool plain_ascii(const char *t)
+{
+    for (; t && *t; t++)
+        if (*t < 0x20 || *t > 0x7e || *t == '"' || *t == '\\')
+            return false;
+    return true;
+}
+
 hs_rc hs_jws_sign(struct hs_signer *s, const char *typ, const uint8_t *payload, size_t len,
                   char **token)
 {
@@ -153,18 +162,34 @@ hs_rc hs_jws_sign(struct hs_signer *s, const char *typ, const uint8_t *payload, 
     if (len > HS_JWS_MAX || token_len(HEADER_MAX, len) > HS_JWS_MAX)
         return HS_E_TOO_LARGE;
 
-    /* jansson escapes typ; JSON_PRESERVE_ORDER keeps alg first, as people expect. */
-    hdr = json_pack("{s:s,s:s}", "alg", "ES256", "kid", hs_signer_kid(s));
-    if (!hdr)
-        return HS_E_NO_MEMORY;
-    if (typ && json_object_set_new(hdr, "typ", json_string(typ)) != 0) {
+    if (plain_ascii(typ)) {
+        /* The usual case (our own typ names, a base64url kid): nothing to escape. */
+        hdr_json = malloc(HEADER_MAX);
+        if (!hdr_json)
+            return HS_E_NO_MEMORY;
+        int n = typ ? snprintf(hdr_json, HEADER_MAX,
+                               "{\"alg\":\"ES256\",\"kid\":\"%s\",\"typ\":\"%s\"}",
+                               hs_signer_kid(s), typ)
+                    : snprintf(hdr_json, HEADER_MAX, "{\"alg\":\"ES256\",\"kid\":\"%s\"}",
+                               hs_signer_kid(s));
+        if (n < 0 || n >= HEADER_MAX) {
+            free(hdr_json);
+            return HS_E_TOO_LARGE;
+        }
+    } else {
+        /* jansson escapes typ; JSON_PRESERVE_ORDER keeps alg first, as people expect. */
+        hdr = json_pack("{s:s,s:s}", "alg", "ES256", "kid", hs_signer_kid(s));
+        if (!hdr)
+            return HS_E_NO_MEMORY;
+        if (json_object_set_new(hdr, "typ", json_string(typ)) != 0) {
+            json_decref(hdr);
+            return HS_E_INVALID_ARG; /* not UTF-8 */
+        }
+        hdr_json = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(hdr);
-        return HS_E_INVALID_ARG; /* not UTF-8 */
+        if (!hdr_json)
+            return HS_E_NO_MEMORY;
     }
-    hdr_json = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(hdr);
-    if (!hdr_json)
-        return HS_E_NO_MEMORY;
     hdr_len = strlen(hdr_json);
 
     t = malloc(token_len(hdr_len, len) + 1);

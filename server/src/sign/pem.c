@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,18 @@
 /* A PEM private key file larger than this is not ours. */
 #define KEY_FILE_MAX (16 * 1024)
 
+#define PEM_CTX_POOL 16
+
+/*
+ * The key and signing contexts ready for it: making a context looks the
+ * algorithm up in OpenSSL 3's provider tables (locks, allocations), so idle
+ * ones are kept and reused; each is used by one thread at a time.
+ */
 struct pem_key {
     EVP_PKEY *pkey;
+    pthread_mutex_t lock;
+    EVP_PKEY_CTX *idle[PEM_CTX_POOL];
+    size_t n_idle;
 };
 
 /* Refuses to prompt for a passphrase: the server runs unattended, and an
@@ -79,6 +90,7 @@ static hs_rc pem_open(const struct hs_signer_config *cfg, void **ctx)
     k = calloc(1, sizeof(*k));
     if (!k)
         return HS_E_NO_MEMORY;
+    pthread_mutex_init(&k->lock, NULL);
 
     hm_buf_init_secret(&file, KEY_FILE_MAX);
     rc = read_key_file(cfg->key_file, &file);
@@ -116,10 +128,42 @@ static hs_rc pem_open(const struct hs_signer_config *cfg, void **ctx)
 out_free_file:
     hm_buf_free(&file);
     if (k) {
+        pthread_mutex_destroy(&k->lock);
         EVP_PKEY_free(k->pkey);
         free(k);
     }
     return rc;
+}
+
+static EVP_PKEY_CTX *ctx_take(struct pem_key *k)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+
+    pthread_mutex_lock(&k->lock);
+    if (k->n_idle)
+        pctx = k->idle[--k->n_idle];
+    pthread_mutex_unlock(&k->lock);
+    if (pctx)
+        return pctx;
+    /* OpenSSL 3 allows concurrent signing with one EVP_PKEY as long as each
+     * thread has its own context. */
+    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (pctx && EVP_PKEY_sign_init(pctx) <= 0) {
+        EVP_PKEY_CTX_free(pctx);
+        pctx = NULL;
+    }
+    return pctx;
+}
+
+static void ctx_give_back(struct pem_key *k, EVP_PKEY_CTX *pctx)
+{
+    pthread_mutex_lock(&k->lock);
+    if (k->n_idle < PEM_CTX_POOL) {
+        k->idle[k->n_idle++] = pctx;
+        pctx = NULL;
+    }
+    pthread_mutex_unlock(&k->lock);
+    EVP_PKEY_CTX_free(pctx);
 }
 
 static hs_rc pem_sign_digest(void *ctx, const uint8_t digest[HS_SHA256_LEN],
@@ -134,32 +178,25 @@ static hs_rc pem_sign_digest(void *ctx, const uint8_t digest[HS_SHA256_LEN],
     EVP_PKEY_CTX *pctx;
     hs_rc rc = HS_E_CRYPTO;
 
-    /* A context per call over the shared key: OpenSSL 3 allows concurrent
-     * signing with one EVP_PKEY as long as each thread has its own context,
-     * so no lock is taken here. */
-    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-    if (!pctx || EVP_PKEY_sign_init(pctx) <= 0 ||
-        EVP_PKEY_sign(pctx, der, &der_len, digest, HS_SHA256_LEN) <= 0) {
+    pctx = ctx_take(k);
+    if (!pctx || EVP_PKEY_sign(pctx, der, &der_len, digest, HS_SHA256_LEN) <= 0) {
         hs_sign_log_ossl("signer: ECDSA signing failed");
-        goto out_free_ctx;
+        EVP_PKEY_CTX_free(pctx); /* a context that failed is not reused */
+        return HS_E_CRYPTO;
     }
+    ctx_give_back(k, pctx);
     es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
     if (!es) {
         hs_sign_log_ossl("signer: OpenSSL returned a signature that does not parse");
-        goto out_free_ctx;
+        return HS_E_CRYPTO;
     }
     ECDSA_SIG_get0(es, &r, &s);
     if (BN_bn2binpad(r, sig, HS_P256_COORD) != HS_P256_COORD ||
-        BN_bn2binpad(s, sig + HS_P256_COORD, HS_P256_COORD) != HS_P256_COORD) {
+        BN_bn2binpad(s, sig + HS_P256_COORD, HS_P256_COORD) != HS_P256_COORD)
         hm_log_error("signer: an ECDSA value does not fit in 32 bytes");
-        goto out_free_sig;
-    }
-    rc = HS_OK;
-
-out_free_sig:
+    else
+        rc = HS_OK;
     ECDSA_SIG_free(es);
-out_free_ctx:
-    EVP_PKEY_CTX_free(pctx);
     return rc;
 }
 
@@ -169,6 +206,9 @@ static void pem_close(void *ctx)
 
     if (!k)
         return;
+    for (size_t i = 0; i < k->n_idle; i++)
+        EVP_PKEY_CTX_free(k->idle[i]);
+    pthread_mutex_destroy(&k->lock);
     /* EVP_PKEY_free clears the private scalar (BN_clear_free) before freeing. */
     EVP_PKEY_free(k->pkey);
     free(k);

@@ -31,6 +31,11 @@ struct hs_backend_ops {
      * migrating at the same time; NULL when begin_sql already does that.
      */
     const char *migrate_lock_sql;
+    /*
+     * Starts and ends a read snapshot on a reader (hs_store_read_begin()):
+     * NULL when the backend's readers run each statement on its own.
+     */
+    const char *snapshot_begin_sql, *snapshot_end_sql;
 
     /*
      * Opens a connection to target. A reader connection refuses writes.
@@ -85,10 +90,11 @@ static inline enum hm_log_level hs_db_log_level(hs_rc rc)
 /* ---- result sets (rows.c) ----------------------------------------------- */
 
 /*
- * One value of a result. Every non-NULL cell owns p: n bytes followed by a
- * NUL (so text can be handed out as it is). An HS_INT cell keeps its decimal
- * text in p as well, and an HS_TEXT cell that is a whole integer keeps its
- * value in i, so the accessors can convert both ways.
+ * One value of a result. Every non-NULL cell has p: n bytes followed by a
+ * NUL (so text can be handed out as it is), in the result's own memory. An
+ * HS_INT cell keeps its decimal text in p as well, and an HS_TEXT cell that
+ * is a whole integer keeps its value in i, so the accessors can convert both
+ * ways.
  */
 struct hs_cell {
     enum hs_type type;
@@ -97,25 +103,31 @@ struct hs_cell {
     size_t n;
 };
 
+/* Where a result's cell values live: a few blocks rather than a malloc per cell. */
+struct hs_rows_block;
+
 struct hs_rows {
     int nrows;
     int ncols;
     size_t cap;            /* rows allocated */
     struct hs_cell *cells; /* nrows * ncols, row by row */
+    struct hs_rows_block *blocks;
 };
 
 /* Allocates an empty result with ncols columns; freed with hs_rows_free(). */
 hs_rc hs_rows_new(int ncols, struct hs_rows **out);
 /* Appends a row of NULL cells and returns them (ncols of them), or NULL when out of memory. */
 struct hs_cell *hs_rows_add_row(struct hs_rows *r);
-hs_rc hs_cell_set_int(struct hs_cell *c, int64_t v);
-hs_rc hs_cell_set_text(struct hs_cell *c, const char *s, size_t n);
-hs_rc hs_cell_set_blob(struct hs_cell *c, const void *p, size_t n);
+/* Sets a cell of r (one hs_rows_add_row() returned). */
+hs_rc hs_cell_set_int(struct hs_rows *r, struct hs_cell *c, int64_t v);
+hs_rc hs_cell_set_text(struct hs_rows *r, struct hs_cell *c, const char *s, size_t n);
+hs_rc hs_cell_set_blob(struct hs_rows *r, struct hs_cell *c, const void *p, size_t n);
 /*
- * Makes c a cell of the given type with n bytes of room (plus the NUL) and
- * returns that room for the backend to fill, or NULL when out of memory.
+ * Makes c a cell of the given type with n bytes of room (plus the NUL) in
+ * r's memory and returns that room for the backend to fill, or NULL when out
+ * of memory.
  */
-uint8_t *hs_cell_alloc(struct hs_cell *c, enum hs_type type, size_t n);
+uint8_t *hs_cell_alloc(struct hs_rows *r, struct hs_cell *c, enum hs_type type, size_t n);
 
 /* Parses a whole decimal int64 ("-9223372036854775808" included); false on anything else. */
 bool hs_parse_int64(const char *s, int64_t *out);

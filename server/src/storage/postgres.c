@@ -244,7 +244,7 @@ static int hex_digit(char ch)
 }
 
 /* Decodes bytea in hex output format ("\x0001ff"), strictly: nothing else is accepted. */
-static hs_rc decode_bytea(const char *s, size_t len, struct hs_cell *cell)
+static hs_rc decode_bytea(struct hs_rows *r, const char *s, size_t len, struct hs_cell *cell)
 {
     uint8_t *p;
     size_t i, n;
@@ -252,7 +252,7 @@ static hs_rc decode_bytea(const char *s, size_t len, struct hs_cell *cell)
     if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len - 2) % 2)
         return HS_E_MALFORMED;
     n = (len - 2) / 2;
-    p = hs_cell_alloc(cell, HS_BLOB, n);
+    p = hs_cell_alloc(r, cell, HS_BLOB, n);
     if (!p)
         return HS_E_NO_MEMORY;
     for (i = 0; i < n; i++) {
@@ -265,7 +265,8 @@ static hs_rc decode_bytea(const char *s, size_t len, struct hs_cell *cell)
     return HS_OK;
 }
 
-static hs_rc decode_value(Oid type, const char *s, size_t len, struct hs_cell *cell)
+static hs_rc decode_value(struct hs_rows *r, Oid type, const char *s, size_t len,
+                          struct hs_cell *cell)
 {
     int64_t v;
 
@@ -276,20 +277,20 @@ static hs_rc decode_value(Oid type, const char *s, size_t len, struct hs_cell *c
     case OID_OID:
         if (!hs_parse_int64(s, &v))
             return HS_E_MALFORMED;
-        return hs_cell_set_int(cell, v);
+        return hs_cell_set_int(r, cell, v);
     case OID_BOOL:
         if (len != 1 || (s[0] != 't' && s[0] != 'f'))
             return HS_E_MALFORMED;
-        return hs_cell_set_int(cell, s[0] == 't');
+        return hs_cell_set_int(r, cell, s[0] == 't');
     case OID_NUMERIC:
         /* SUM() and friends of BIGINT are NUMERIC; whole values read as integers. */
         if (hs_parse_int64(s, &v))
-            return hs_cell_set_int(cell, v);
-        return hs_cell_set_text(cell, s, len);
+            return hs_cell_set_int(r, cell, v);
+        return hs_cell_set_text(r, cell, s, len);
     case OID_BYTEA:
-        return decode_bytea(s, len, cell);
+        return decode_bytea(r, s, len, cell);
     default:
-        return hs_cell_set_text(cell, s, len);
+        return hs_cell_set_text(r, cell, s, len);
     }
 }
 
@@ -313,7 +314,7 @@ static hs_rc read_rows(const PGresult *res, struct hs_rows **out)
         for (col = 0; col < ncols; col++) {
             if (PQgetisnull(res, row, col))
                 continue;
-            rc = decode_value(PQftype(res, col), PQgetvalue(res, row, col),
+            rc = decode_value(r, PQftype(res, col), PQgetvalue(res, row, col),
                               (size_t)PQgetlength(res, row, col), &cells[col]);
             if (rc != HS_OK) {
                 hm_log_error("storage: postgres: column %d of a result does not decode (%s)", col,
@@ -509,6 +510,9 @@ const struct hs_backend_ops hs_postgres_ops = {
     .begin_sql = "BEGIN",
     /* A transaction-scoped advisory lock: released by COMMIT or ROLLBACK. */
     .migrate_lock_sql = "SELECT pg_advisory_xact_lock(4812345670123)",
+    /* Not worth two more round trips a request: each read stands alone. */
+    .snapshot_begin_sql = NULL,
+    .snapshot_end_sql = NULL,
     .connect = pg_connect,
     .disconnect = pg_disconnect,
     .revive = pg_revive,

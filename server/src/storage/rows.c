@@ -57,17 +57,53 @@ struct hs_cell *hs_rows_add_row(struct hs_rows *r)
     return row;
 }
 
-uint8_t *hs_cell_alloc(struct hs_cell *c, enum hs_type type, size_t n)
+struct hs_rows_block {
+    struct hs_rows_block *next;
+    size_t used, cap;
+    uint8_t data[];
+};
+
+#define BLOCK_FIRST 2048
+#define BLOCK_MAX   65536
+
+/* n bytes in r's blocks; a new block (twice the last, or as large as n) when they are full. */
+static uint8_t *block_alloc(struct hs_rows *r, size_t n)
+{
+    struct hs_rows_block *b = r->blocks;
+
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? b->cap * 2 : BLOCK_FIRST;
+
+        if (cap > BLOCK_MAX)
+            cap = BLOCK_MAX;
+        if (cap < n)
+            cap = n;
+        if (cap > SIZE_MAX - sizeof(*b))
+            return NULL;
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->next = r->blocks;
+        b->used = 0;
+        b->cap = cap;
+        r->blocks = b;
+    }
+    uint8_t *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+uint8_t *hs_cell_alloc(struct hs_rows *r, struct hs_cell *c, enum hs_type type, size_t n)
 {
     uint8_t *p;
 
     if (n == SIZE_MAX)
         return NULL;
-    p = malloc(n + 1);
+    /* A cell set twice leaves its old bytes in the block until the result is freed. */
+    p = block_alloc(r, n + 1);
     if (!p)
         return NULL;
     p[n] = 0;
-    free(c->p);
     c->type = type;
     c->i = 0;
     c->p = p;
@@ -75,22 +111,30 @@ uint8_t *hs_cell_alloc(struct hs_cell *c, enum hs_type type, size_t n)
     return p;
 }
 
-hs_rc hs_cell_set_int(struct hs_cell *c, int64_t v)
+hs_rc hs_cell_set_int(struct hs_rows *r, struct hs_cell *c, int64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%lld", (long long)v);
-    uint8_t *p = hs_cell_alloc(c, HS_INT, (size_t)n);
+    char num[24], *e = num + sizeof(num), *d = e;
+    /* Digits from the end, without printf: results are made by the thousand. */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--d = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--d = '-';
+    uint8_t *p = hs_cell_alloc(r, c, HS_INT, (size_t)(e - d));
 
     if (!p)
         return HS_E_NO_MEMORY;
-    memcpy(p, num, (size_t)n);
+    memcpy(p, d, (size_t)(e - d));
     c->i = v;
     return HS_OK;
 }
 
-hs_rc hs_cell_set_text(struct hs_cell *c, const char *s, size_t n)
+hs_rc hs_cell_set_text(struct hs_rows *r, struct hs_cell *c, const char *s, size_t n)
 {
-    uint8_t *p = hs_cell_alloc(c, HS_TEXT, n);
+    uint8_t *p = hs_cell_alloc(r, c, HS_TEXT, n);
     int64_t v;
 
     if (!p)
@@ -102,9 +146,9 @@ hs_rc hs_cell_set_text(struct hs_cell *c, const char *s, size_t n)
     return HS_OK;
 }
 
-hs_rc hs_cell_set_blob(struct hs_cell *c, const void *src, size_t n)
+hs_rc hs_cell_set_blob(struct hs_rows *r, struct hs_cell *c, const void *src, size_t n)
 {
-    uint8_t *p = hs_cell_alloc(c, HS_BLOB, n);
+    uint8_t *p = hs_cell_alloc(r, c, HS_BLOB, n);
 
     if (!p)
         return HS_E_NO_MEMORY;
@@ -187,13 +231,12 @@ const uint8_t *hs_rows_blob(const struct hs_rows *r, int row, int col, size_t *l
 
 void hs_rows_free(struct hs_rows *r)
 {
-    size_t i, n;
-
     if (!r)
         return;
-    n = (size_t)r->nrows * (size_t)r->ncols;
-    for (i = 0; i < n; i++)
-        free(r->cells[i].p);
+    for (struct hs_rows_block *b = r->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(r->cells);
     free(r);
 }

@@ -167,9 +167,16 @@ static hs_rc sq_connect(const char *target, bool reader, int busy_timeout_ms, vo
      * it returns, as the interface promises. A reader cannot write even by
      * mistake: the file is open read-only and query_only is on.
      */
+    /*
+     * mmap_size: pages are read through a shared mapping, not a pread() each:
+     * in WAL mode every commit by another connection empties a reader's page
+     * cache, so under write load a read would otherwise start with system calls.
+     */
     hrc = run_simple(c->db,
-                     reader ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON"
-                            : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
+                     reader ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; "
+                              "PRAGMA mmap_size=0"
+                            : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                              "PRAGMA mmap_size=0",
                      "connection setup");
     if (hrc != HS_OK)
         goto out_close;
@@ -274,18 +281,18 @@ static hs_rc read_row(sqlite3_stmt *stmt, struct hs_rows *r)
 
         switch (sqlite3_column_type(stmt, i)) {
         case SQLITE_INTEGER:
-            hrc = hs_cell_set_int(&row[i], sqlite3_column_int64(stmt, i));
+            hrc = hs_cell_set_int(r, &row[i], sqlite3_column_int64(stmt, i));
             break;
         case SQLITE_FLOAT: /* money is never floating point; give such values as text */
         case SQLITE_TEXT: {
             const unsigned char *s = sqlite3_column_text(stmt, i);
 
-            hrc = hs_cell_set_text(&row[i], (const char *)s,
+            hrc = hs_cell_set_text(r, &row[i], (const char *)s,
                                    s ? (size_t)sqlite3_column_bytes(stmt, i) : 0);
             break;
         }
         case SQLITE_BLOB:
-            hrc = hs_cell_set_blob(&row[i], sqlite3_column_blob(stmt, i),
+            hrc = hs_cell_set_blob(r, &row[i], sqlite3_column_blob(stmt, i),
                                    (size_t)sqlite3_column_bytes(stmt, i));
             break;
         default:
@@ -375,6 +382,13 @@ const struct hs_backend_ops hs_sqlite_ops = {
     /* IMMEDIATE takes the write lock now, so no statement of the batch meets SQLITE_BUSY later. */
     .begin_sql = "BEGIN IMMEDIATE",
     .migrate_lock_sql = NULL,
+    /*
+     * A request's reads in one read transaction: one snapshot, and the page
+     * cache is checked against the WAL once rather than at every statement
+     * (each commit by the writer makes a reader's next transaction start cold).
+     */
+    .snapshot_begin_sql = "BEGIN",
+    .snapshot_end_sql = "COMMIT",
     .connect = sq_connect,
     .disconnect = sq_disconnect,
     .revive = NULL,

@@ -7,6 +7,7 @@
 #include "hm/util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,8 @@ struct hs_conn {
     bool in_job;
     hs_rc job_rc;
     pthread_t owner;      /* readers: the thread it belongs to */
+    bool want_snapshot;   /* readers: hs_store_read_begin() was called */
+    bool in_snapshot;     /* readers: the snapshot's transaction is open */
     struct hs_conn *next; /* readers: the store's list */
 };
 
@@ -70,7 +73,15 @@ struct hs_store {
 
     pthread_mutex_t readers_mu;
     struct hs_conn *readers;
+    uint64_t id; /* tells stores apart in the threads' reader caches */
 };
+
+/* Each thread's reader of the store it used last: found without the list's lock. */
+static _Thread_local struct {
+    uint64_t store_id;
+    struct hs_conn *conn;
+} tl_reader;
+static atomic_uint_fast64_t store_ids;
 
 static const struct hs_backend_ops *ops_for(enum hs_backend backend)
 {
@@ -119,10 +130,14 @@ hs_rc hs_exec(struct hs_conn *c, const char *sql, const struct hs_val *params, i
         return HS_E_DB;
     }
     /* Readers hold no transaction the store knows of, so a lost one may be reopened here. */
-    if (!c->writer && c->ops->revive) {
+    if (!c->writer && !c->in_snapshot && c->ops->revive) {
         rc = c->ops->revive(c->b);
         if (rc != HS_OK)
             return rc;
+    }
+    if (c->want_snapshot && !c->in_snapshot) {
+        c->want_snapshot = false;
+        c->in_snapshot = c->ops->exec(c->b, c->ops->snapshot_begin_sql, NULL, 0, NULL) == HS_OK;
     }
     rc = c->ops->exec(c->b, sql, params, nparams, rows);
     /*
@@ -354,6 +369,8 @@ hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg)
         hm_log_error("storage: hs_store_write() called from inside a write function");
         return HS_E_INVALID_ARG;
     }
+    /* What the caller reads after its write must see it: no older snapshot. */
+    hs_store_read_end(st);
     pthread_mutex_init(&j.mu, NULL);
     pthread_cond_init(&j.cv, NULL);
 
@@ -403,6 +420,8 @@ struct hs_conn *hs_store_reader(struct hs_store *st)
 
     if (!st)
         return NULL;
+    if (tl_reader.store_id == st->id && tl_reader.conn)
+        return tl_reader.conn;
     /*
      * A thread that ended leaves its connection in the list; a new thread
      * that gets the same id takes it over, which is safe, and
@@ -414,8 +433,11 @@ struct hs_conn *hs_store_reader(struct hs_store *st)
             break;
     }
     pthread_mutex_unlock(&st->readers_mu);
-    if (c)
+    if (c) {
+        tl_reader.store_id = st->id;
+        tl_reader.conn = c;
         return c;
+    }
 
     c = calloc(1, sizeof(*c));
     if (!c) {
@@ -434,7 +456,32 @@ struct hs_conn *hs_store_reader(struct hs_store *st)
     c->next = st->readers;
     st->readers = c;
     pthread_mutex_unlock(&st->readers_mu);
+    tl_reader.store_id = st->id;
+    tl_reader.conn = c;
     return c;
+}
+
+void hs_store_read_begin(struct hs_store *st)
+{
+    if (!st || !st->ops->snapshot_begin_sql)
+        return;
+    struct hs_conn *c = hs_store_reader(st);
+    if (c && !c->in_snapshot)
+        c->want_snapshot = true;
+}
+
+void hs_store_read_end(struct hs_store *st)
+{
+    /* Only a reader this thread already has can hold a snapshot. */
+    if (!st || !st->ops->snapshot_end_sql || tl_reader.store_id != st->id || !tl_reader.conn)
+        return;
+    struct hs_conn *c = tl_reader.conn;
+    c->want_snapshot = false;
+    if (!c->in_snapshot)
+        return;
+    c->in_snapshot = false;
+    if (c->ops->exec(c->b, c->ops->snapshot_end_sql, NULL, 0, NULL) != HS_OK)
+        hm_log_error("storage: a read snapshot did not end cleanly");
 }
 
 /* ---- migrations --------------------------------------------------------- */
@@ -590,6 +637,7 @@ hs_rc hs_store_open(const struct hs_store_config *cfg, struct hs_store **out)
     st = calloc(1, sizeof(*st));
     if (!st)
         return HS_E_NO_MEMORY;
+    st->id = atomic_fetch_add(&store_ids, 1) + 1;
     st->ops = ops_for(cfg->backend);
     st->backend = cfg->backend;
     st->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
