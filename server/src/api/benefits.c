@@ -794,17 +794,71 @@ static bool confirm_request(struct hs_api *api, struct hs_http_response *res, js
     return true;
 }
 
-/* The nonce's issue time, so a statement signed before it is refused (0 when not found). */
-static hs_rc nonce_created(struct hs_api *api, const char *nonce, int64_t *created)
+/* What a confirmation needs to know of the database, read at once (confirm_facts). */
+struct confirm_facts {
+    int64_t nonce_created; /* 0: no such nonce (the write says which error) */
+    bool resident_found;
+    struct resident who; /* the statement's welfare number's */
+    bool payment_found;
+    char payment_resident[32];
+    struct payment pay;
+};
+
+/*
+ * One read instead of four (a round trip each on PostgreSQL): the stored
+ * confirmation of the payment, if any, the payment with its resident, the
+ * resident of the statement's welfare number and when its nonce was issued.
+ */
+static hs_rc confirm_facts(struct hs_api *api, const struct confirm *cf, struct stored *stored,
+                           struct confirm_facts *f)
 {
-    const struct hs_val p[] = { hs_text(nonce) };
+    memset(stored, 0, sizeof(*stored));
+    memset(f, 0, sizeof(*f));
+    const struct hs_val p[] = { hs_text(cf->st.payment), hs_text(cf->st.welfare_no),
+                                hs_text(cf->st.nonce) };
     struct hs_rows *r = NULL;
-    hs_rc rc = hs_api_read(api, "SELECT created_at FROM nonces WHERE nonce = $1", p, 1, &r);
+    hs_rc rc = hs_api_read(
+        api,
+        "SELECT c.statement, c.receipt, py.period, py.amount_fen, py.status, e.resident_id, "
+        "r.id, r.name, r.flags, (SELECT n.created_at FROM nonces n WHERE n.nonce = $3) "
+        "FROM (SELECT 1 AS one) AS o LEFT JOIN payments py ON py.id = $1 "
+        "LEFT JOIN entitlements e ON e.id = py.entitlement_id "
+        "LEFT JOIN confirmations c ON c.payment_id = py.id "
+        "LEFT JOIN residents r ON r.welfare_no = $2",
+        p, 3, &r);
     if (rc != HS_OK)
         return rc;
-    *created = hs_rows_count(r) == 1 ? hs_rows_int(r, 0, 0) : 0;
+    if (hs_rows_count(r) != 1) {
+        hs_rows_free(r);
+        return HS_E_DB; /* residents.welfare_no and the keys are unique: never more */
+    }
+    if (!hs_rows_is_null(r, 0, 1)) {
+        size_t len = 0;
+        const uint8_t *b = hs_rows_blob(r, 0, 0, &len);
+        stored->found = true;
+        stored->same = b && len == cf->stmt_len && memcmp(b, cf->stmt, len) == 0;
+        stored->receipt = strdup(hs_rows_text(r, 0, 1));
+        if (!stored->receipt)
+            rc = HS_E_NO_MEMORY;
+    }
+    if (!hs_rows_is_null(r, 0, 2)) {
+        f->payment_found = true;
+        hm_strlcpy(f->pay.id, cf->st.payment, sizeof(f->pay.id));
+        hm_strlcpy(f->pay.period, hs_rows_text(r, 0, 2), sizeof(f->pay.period));
+        f->pay.amount_fen = hs_rows_int(r, 0, 3);
+        f->pay.status = hs_rows_int(r, 0, 4);
+        hm_strlcpy(f->payment_resident, hs_rows_text(r, 0, 5), sizeof(f->payment_resident));
+    }
+    if (!hs_rows_is_null(r, 0, 6)) {
+        f->resident_found = true;
+        hm_strlcpy(f->who.id, hs_rows_text(r, 0, 6), sizeof(f->who.id));
+        hm_strlcpy(f->who.name, hs_rows_text(r, 0, 7), sizeof(f->who.name));
+        hm_strlcpy(f->who.welfare_no, cf->st.welfare_no, sizeof(f->who.welfare_no));
+        f->who.flags = hs_rows_int(r, 0, 8);
+    }
+    f->nonce_created = hs_rows_int(r, 0, 9);
     hs_rows_free(r);
-    return HS_OK;
+    return rc;
 }
 
 void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *req,
@@ -847,7 +901,8 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
         }
     }
     /* Exactly once: the same statement again gets the receipt it got the first time. */
-    hs_rc rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
+    struct confirm_facts facts;
+    hs_rc rc = confirm_facts(api, cf, &stored, &facts);
     if (rc != HS_OK) {
         hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         goto out;
@@ -856,35 +911,38 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
         reply_stored(api, res, &stored);
         goto out;
     }
-    int64_t now = hs_api_now(api), created = 0;
+    int64_t now = hs_api_now(api);
     if (cf->st.time > now + CLOCK_SKEW_S) {
         hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
                            "the statement's time is in the future");
         goto out;
     }
-    rc = nonce_created(api, cf->st.nonce, &created);
-    if (rc != HS_OK) {
-        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        goto out;
-    }
-    if (created && cf->st.time < created) {
+    if (facts.nonce_created && cf->st.time < facts.nonce_created) {
         hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
                            "the statement's time is before its nonce was issued");
         goto out;
     }
-    struct resident who;
-    if (!resident_get(api, res, cf->st.welfare_no, &who))
+    if (!facts.resident_found) {
+        hs_api_reply_error(api, res, ERR_RESIDENT_UNKNOWN, NULL);
         goto out;
-    if (cf->tap && !(who.flags & HS_RESIDENT_TAP_ONLY)) {
+    }
+    const struct resident *who = &facts.who;
+    if (cf->tap && !(who->flags & HS_RESIDENT_TAP_ONLY)) {
         hs_api_reply_error(api, res, ERR_PIN_REQUIRED,
                            "only a tap-only resident may confirm with the 9E key");
         goto out;
     }
     if (!card_check(api, res, k, cf))
         goto out;
-    struct payment pay;
-    if (!payment_get(api, res, cf->st.payment, &who, &pay))
+    if (!facts.payment_found) {
+        hs_api_reply_error(api, res, ERR_PAYMENT_UNKNOWN, NULL);
         goto out;
+    }
+    if (strcmp(facts.payment_resident, who->id) != 0) {
+        hs_api_reply_error(api, res, ERR_PAYMENT_NOT_YOURS, NULL);
+        goto out;
+    }
+    const struct payment pay = facts.pay;
     if (pay.amount_fen != cf->st.amount_fen || strcmp(pay.period, cf->st.period) != 0) {
         hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
                            "the statement's amount or period differs from the payment's");
