@@ -31,3 +31,6 @@ endif()
 # huimin-verify reads a receipt's QR code out of a PNG: zbar (libzbar-dev) and libpng (libpng-dev).
 pkg_check_modules(ZBAR REQUIRED IMPORTED_TARGET zbar)
 pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)
+
+# The kiosk draws receipt and ticket QR codes: libqrencode (libqrencode-dev).
+pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)

@@ -5,7 +5,8 @@
 # running, and a kiosk's tap: a challenge from the server, signed by the card,
 # checked again by the server, answered with a signed session; then the kiosk
 # client shows her benefits, she confirms a payment with her PIN, and the
-# receipt's QR code is checked offline with huimin-verify.
+# receipt's QR code is checked offline with huimin-verify. With HUIMIN_DEMO_IDS the
+# ID cards' CSCA goes into the deployment, for demo-appointments.sh.
 set -eu
 B=${1:-build/release}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,18 +17,24 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 say() { printf '\n== %s\n' "$*"; }
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 payload() { cut -d. -f2 | tr '_-' '/+' | awk '{ n = length($0) % 4; s = $0; if (n == 2) s = s "=="; if (n == 3) s = s "="; print s }' | base64 -d; echo; }
-D="$work/deploy"
+# HUIMIN_DEMO_DEPLOY: keep the deployment there for the next part of the demo.
+D=${HUIMIN_DEMO_DEPLOY:-$work/deploy}
 
 say "A deployment (huimin-admin init), the demo data imported, a kiosk enrolled"
 "$ADMIN" init --dir "$D" --name "富川瑶族自治县民政局" >/dev/null
 # A free port for the demo; a real deployment keeps 8443.
 sed -i 's/^listen = .*/listen = 127.0.0.1:0/' "$D/huimin.conf"
-for kind in programmes residents entitlements payments; do
+for kind in programmes residents entitlements payments offices office-days marriages; do
     "$ADMIN" import $kind --dir "$D" --file "$SRC/fixtures/deploy/$kind.csv"
 done
 "$ADMIN" enroll-kiosk --dir "$D" --id kiosk-fc-01 --name "富川县民政服务大厅 1号机" --office fc-01 |
     head -1
 K="$D/kiosks/kiosk-fc-01"
+# The ID cards' CSCA (huimin-issue id-fixtures, made by demo.sh) in the server's store.
+if [ -n "${HUIMIN_DEMO_IDS:-}" ]; then
+    mkdir -p "$D/pki/csca"
+    cp "$HUIMIN_DEMO_IDS/trust/csca.pem" "$HUIMIN_DEMO_IDS/trust/csca.crl" "$D/pki/csca/"
+fi
 
 say "The blank card in the reader issued as 张秀英's welfare card (huimin-issue) and registered"
 out=$("$B/tools/huimin-issue" card --dir "$D/pki" --name "张秀英" --welfare-no WF3301060000123 --pin 135790)
@@ -71,6 +78,7 @@ signing_cert = signing.pem
 kiosk = kiosk-fc-01
 journal = journal.db
 issuer_ca = ../../pki/issuer-ca.pem
+csca_dir = ../../pki/csca
 CONF
 KC="$B/kiosk/client/huimin-client"
 "$KC" status --config "$K/client.conf" || true

@@ -23,4 +23,8 @@ build/release/tools/huimin-rig --card "$work/card.json" --card "$work/ids/zhang-
     scripts/demo-cards.sh build/release
 # The server: a demo deployment, a blank card issued as a welfare card, a tap.
 cp fixtures/cards/piv-blank.json "$work/welfare.json"
+export HUIMIN_DEMO_DEPLOY="$work/deploy"
 build/release/tools/huimin-rig --card "$work/welfare.json" -- scripts/demo-server.sh build/release
+# Appointments on the same deployment: two ID cards in the readers.
+build/release/tools/huimin-rig --card "$work/ids/li-td1.json" --card "$work/ids/wang-td1.json" -- \
+    scripts/demo-appointments.sh build/release

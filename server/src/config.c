@@ -118,8 +118,10 @@ static const struct key keys[] = {
 
 #define NKEYS HM_ARRAY_SIZE(keys)
 
-static const char *const sections[] = { "server", "tls",     "storage", "signing",
-                                        "trust",  "session", "audit",   "log" };
+static const char *const sections[] = { "server",  "tls",   "storage", "signing", "trust",
+                                        "session", "audit", "log",     "marriage" };
+
+#define MARRIAGE_RULES_MAX 32 /* distinct keys of [marriage] tracked for duplicates */
 
 static char *field_str(struct hs_config *cfg, const struct key *k)
 {
@@ -226,6 +228,7 @@ void hs_config_defaults(struct hs_config *cfg, const char *dir)
     cfg->session_ttl_s = 300;
     cfg->checkpoint_every = 1000;
     hm_strlcpy(cfg->log_level, "info", sizeof(cfg->log_level));
+    hs_marriage_rules_defaults(&cfg->marriage);
 }
 
 /* ---- reading --------------------------------------------------------------- */
@@ -238,6 +241,11 @@ struct parser {
     struct hs_config *cfg;
     const char *section; /* the current section, NULL before the first */
     int key_line[NKEYS]; /* where each key was set, 0 when it was not */
+    /* [marriage]: the keys set so far and where (hs_marriage reads the values). */
+    char rule_key[MARRIAGE_RULES_MAX][40];
+    int rule_line[MARRIAGE_RULES_MAX];
+    size_t n_rules;
+    int max_active_line;
 };
 
 static hs_rc failf(struct parser *p, int line, const char *fmt, ...)
@@ -389,12 +397,42 @@ static hs_rc set_value(struct parser *p, const struct key *k, const char *v)
     return failf(p, p->line, "internal error: key type %d", (int)k->type);
 }
 
+/* A line of [marriage]: the rule library reads it; a key set twice is refused here. */
+static hs_rc marriage_line(struct parser *p, const char *s)
+{
+    char err[HS_MARRIAGE_MSG_MAX], key[40];
+    const char *eq = strchr(s, '=');
+
+    if (hs_marriage_rules_set_line(&p->cfg->marriage, s, strlen(s), err, sizeof(err)) != HS_OK)
+        return failf(p, p->line, "%s", err);
+    size_t n = (size_t)(eq - s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n >= sizeof(key))
+        return HS_OK; /* not a rule name: set_line refused it already */
+    memcpy(key, s, n);
+    key[n] = '\0';
+    for (size_t i = 0; i < p->n_rules; i++)
+        if (strcmp(p->rule_key[i], key) == 0)
+            return failf(p, p->line, "duplicate key '%s' in [marriage] (first set on line %d)", key,
+                         p->rule_line[i]);
+    if (p->n_rules < MARRIAGE_RULES_MAX) {
+        hm_strlcpy(p->rule_key[p->n_rules], key, sizeof(p->rule_key[0]));
+        p->rule_line[p->n_rules++] = p->line;
+    }
+    if (strcmp(key, "max_active_bookings") == 0)
+        p->max_active_line = p->line;
+    return HS_OK;
+}
+
 static hs_rc parse_line(struct parser *p, char *line)
 {
     char *s = trim(line), *eq, *name, *value;
 
     if (*s == '\0' || *s == '#' || *s == ';')
         return HS_OK;
+    if (*s != '[' && p->section && strcmp(p->section, "marriage") == 0)
+        return marriage_line(p, s);
     if (*s == '[') {
         size_t n = strlen(s);
 
@@ -460,6 +498,12 @@ static hs_rc check_whole(struct parser *p)
                 return failf(p, key_line(p, "signing", "kind"),
                              "kind = pkcs11 needs %s in [signing]", p11_keys[i]);
     }
+    /* One active appointment per person and service is what the storage enforces (a unique
+     * index over the active bookings); more would be promised and then refused. */
+    if (c->marriage.max_active_bookings != 1)
+        return failf(p, p->max_active_line,
+                     "max_active_bookings in [marriage] must be 1: the server keeps one active "
+                     "appointment per person and service");
     return HS_OK;
 }
 
@@ -645,6 +689,16 @@ hs_rc hs_config_write(const struct hs_config *cfg, const char *path)
             ok = hm_buf_addf(&b, "\n[%s]\n", section);
         }
         ok = ok && write_key(&b, cfg, &keys[i]);
+    }
+    ok = ok && hm_buf_add_str(&b, "\n[marriage]\n# Marriage-registration appointment rules "
+                                  "(docs/OPERATIONS.md): ages, periods,\n# booking window, "
+                                  "cancellation, no-shows.\n");
+    for (size_t i = 0; ok; i++) {
+        char rule[HS_MARRIAGE_MAX_LINE];
+
+        if (!hs_marriage_rules_line(&cfg->marriage, i, rule, sizeof(rule)))
+            break;
+        ok = hm_buf_addf(&b, "%s\n", rule);
     }
     if (!ok) {
         /* A value with a line break or edge spaces could not be read back as it is. */

@@ -82,6 +82,38 @@ static int read_pin(const char *path, char *pin, size_t cap)
     return 0;
 }
 
+/*
+ * Test hooks, for the end-to-end tests only, each announced with a warning:
+ * HUIMIN_SERVER_TEST_CLOCK_OFFSET=S moves the API's clock S seconds (a
+ * booking window that opens months from now), HUIMIN_SERVER_TEST_ID_SESSIONS=1
+ * opens POST /v1/test/id-sessions (an ID session from a number, no card).
+ */
+static int64_t clock_offset;
+
+static int64_t test_clock(void *ctx)
+{
+    (void)ctx;
+    return (int64_t)time(NULL) + clock_offset;
+}
+
+static void test_hooks(struct hs_api_deps *deps)
+{
+    const char *off = getenv("HUIMIN_SERVER_TEST_CLOCK_OFFSET");
+    const char *ids = getenv("HUIMIN_SERVER_TEST_ID_SESSIONS");
+    long v;
+    if (off && off[0] && hm_parse_long(off, -4000000000L, 4000000000L, &v) && v != 0) {
+        clock_offset = v;
+        deps->now = test_clock;
+        hm_log_warn("TEST HOOK: the API clock is moved by %ld s (HUIMIN_SERVER_TEST_CLOCK_OFFSET)",
+                    v);
+    }
+    if (ids && strcmp(ids, "1") == 0) {
+        deps->test_id_sessions = true;
+        hm_log_warn("TEST HOOK: POST /v1/test/id-sessions opens ID sessions without a card "
+                    "(HUIMIN_SERVER_TEST_ID_SESSIONS); never in production");
+    }
+}
+
 /* The ports bound, one a line: TLS, then the ops listener's (0 when none). */
 static int write_port_file(const char *path, int port, int ops_port)
 {
@@ -171,6 +203,7 @@ int main(int argc, char **argv)
         goto out;
     }
     struct hs_api_deps deps = { .cfg = &cfg, .store = store, .signer = signer };
+    test_hooks(&deps);
     rc = hs_api_new(&deps, &api);
     if (rc != HS_OK) {
         hm_log_error("cannot start the API: %s", hs_strerror(rc));
@@ -242,6 +275,7 @@ int main(int argc, char **argv)
             last_forced = now;
         if (now - last_purge >= 300) {
             hs_nonce_purge(store, now, 3600);
+            hs_id_session_purge(store, now + clock_offset);
             last_purge = now;
         }
     }

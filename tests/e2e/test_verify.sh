@@ -4,6 +4,9 @@
 # screenshot-like PNG, against a certificate, a JWKS and the deployment root;
 # then altered, foreign, expired and garbage tokens, a PNG without a code and
 # a wrong root must each fail with their own exit status and sentence.
+# Appointment tickets likewise: what one proves (service in Chinese and
+# English, office, date, slot, names, masked IDs) as text and from its QR
+# code; an altered, foreign or incomplete ticket is not genuine.
 set -u
 BIN=${HUIMIN_BINARY_DIR:?run under ctest}
 HV="$BIN/tools/huimin-verify"
@@ -221,17 +224,79 @@ has "unknown option '--bogus'"
 run 0 "$HV" --help
 has "Exit status"
 
-# --- Other kinds of token: a ticket (with exp) and an unknown typ.
-now=$(date +%s)
-printf '{"exp":%s,"kiosk":"kiosk-a","slot":"2026-12-03T09:30","w":"%s"}' $((now + 3600)) "$W" >ticket.json
-run 0 "$HV" --cert sign.pem "$(sign sign ticket.json huimin-ticket)"
+# --- Appointment tickets (docs/API.md, typ huimin-ticket), as the server makes them.
+ticket='{"d":"2027-05-20","iat":'$IAT',"m":["110***********0025","330***********0034"],"n":["张秀英","王建国"],"o":"fc-hall","sl":"09:00","sv":"marriage","t":"AbCdEfGhIjKlMnOp"}'
+printf '%s' "$ticket" >ticket.json
+sign sign ticket.json huimin-ticket >t.tok
+ttok=$(cat t.tok)
+run 0 env TZ=UTC0 "$HV" --cert sign.pem --ca root.pem "$ttok"
 has "appointment ticket"
-has "$W_MASKED"
-hasnt "$W"
-has "expiry *passed"
-printf '{"exp":%s,"w":"%s"}' $((now - 60)) "$W" >old-ticket.json
+has "预约编号 Ticket *AbCdEfGhIjKlMnOp"
+has "结婚登记 / marriage registration"
+has "登记处 *Office *fc-hall"
+has "日期 *Date *2027-05-20"
+has "时段 *Slot *09:00"
+has "Party 1 *张秀英  110\*\{11\}0025"
+has "Party 2 *王建国  330\*\{11\}0034"
+has "$IAT_UTC"
+has "证明：张秀英（110\*\{11\}0025）与 王建国"
+has "It proves: an appointment AbCdEfGhIjKlMnOp for marriage registration at office fc-hall on 2027-05-20 at 09:00"
+has "root *passed"
+has "^Genuine: this ticket"
+run 0 "$HV" --cert sign.pem --json "$ttok"
+has '"genuine":true'
+has '"typ":"huimin-ticket"'
+has '"service_zh":"结婚登记"'
+has '"parties":\[{"name":"张秀英","id_masked":"110\*\{11\}0025"},{"name":"王建国"'
+# As a QR code.
+qrencode -o t.png "$ttok" || fail "qrencode ticket"
+run 0 "$HV" --cert sign.pem --ca root.pem --png t.png
+has "Read from the QR code in t.png"
+has "结婚登记 / marriage registration"
+# A re-issue names one party.
+printf '{"d":"2027-06-01","iat":%s,"m":["110***********0025"],"n":["张秀英"],"o":"fc-hall","sl":"14:30","sv":"reissue","t":"ZZZZZZZZZZZZZZZZ"}' "$IAT" >reissue.json
+run 0 "$HV" --cert sign.pem "$(sign sign reissue.json huimin-ticket)"
+has "补领婚姻登记证 / re-issue of a marriage certificate"
+has "Party 1 *张秀英"
+hasnt "Party 2"
+# Altered: another date, the signature kept. Not genuine, and the false date is not shown.
+forged=$(printf '%s' "$ticket" | sed 's/2027-05-20/2027-05-21/' | b64url)
+altered_t=$(echo "$ttok" | cut -d. -f1).$forged.$(echo "$ttok" | cut -d. -f3)
+run 4 "$HV" --cert sign.pem --ca root.pem "$altered_t"
+has "^NOT genuine: the signature does not match: the token was altered or not made by this deployment"
+has "不可信"
+hasnt "2027-05-21"
+run 4 "$HV" --cert sign.pem --json "$altered_t"
+has '"code":"signature"'
+# One character of the signature changed.
+sig=$(echo "$ttok" | cut -d. -f3)
+c1=$(printf '%s' "$sig" | cut -c1)
+[ "$c1" = A ] && r1=B || r1=A
+run 4 "$HV" --cert sign.pem "$(echo "$ttok" | cut -d. -f1-2).$r1$(printf '%s' "$sig" | cut -c2-)"
+has "the signature does not match"
+# Signed by another deployment's key.
+run 4 "$HV" --cert sign.pem "$(sign other ticket.json huimin-ticket)"
+has "the signature does not match"
+# Signed, but not a whole ticket: a missing slot, or one name for a marriage.
+printf '%s' "$ticket" | sed 's/,"sl":"09:00"//' >noslot.json
+run 4 "$HV" --cert sign.pem "$(sign sign noslot.json huimin-ticket)"
+has "'sl' is missing"
+printf '%s' "$ticket" | sed 's/,"王建国"//' >oneparty.json
+run 4 "$HV" --cert sign.pem "$(sign sign oneparty.json huimin-ticket)"
+has "not a whole ticket"
+# A full ID number in a ticket (it never should be) is still shown masked.
+printf '%s' "$ticket" | sed 's/110\*\{11\}0025/110102195603120025/' >fullid.json
+run 0 "$HV" --cert sign.pem "$(sign sign fullid.json huimin-ticket)"
+has "110\*\{11\}0025"
+hasnt "110102195603120025"
+# A ticket with an expiry: checked when present.
+now=$(date +%s)
+printf '%s' "$ticket" | sed "s/^{/{\"exp\":$((now - 60)),/" >old-ticket.json
 run 4 "$HV" --cert sign.pem "$(sign sign old-ticket.json huimin-ticket)"
 has "the ticket expired at"
+printf '%s' "$ticket" | sed "s/^{/{\"exp\":$((now + 3600)),/" >new-ticket.json
+run 0 "$HV" --cert sign.pem "$(sign sign new-ticket.json huimin-ticket)"
+has "expiry *passed"
 printf '{"hello":"world"}' >other.json
 run 0 "$HV" --cert sign.pem --json "$(sign sign other.json huimin-other)"
 has '"payload":{"hello":"world"}'
@@ -240,4 +305,4 @@ printf '{"iat":%s,"k":"kiosk-a","m":"pin","p":"P","pd":"2026-11","r":"R","s":"x"
 run 4 "$HV" --cert sign.pem "$(sign sign short.json huimin-receipt)"
 has "'a' is missing"
 
-echo "huimin-verify: genuine, altered, foreign, expired and unreadable tokens all answer as they should"
+echo "huimin-verify: genuine, altered, foreign, expired and unreadable receipts and tickets all answer as they should"

@@ -9,6 +9,7 @@
 #include "hs/api.h"
 #include "hs/jws.h"
 #include "hs/registry.h"
+#include "hs/seal.h"
 
 #include "hm/log.h"
 #include "pki.h"
@@ -47,8 +48,35 @@ static void cleanup(void)
         fprintf(stderr, "fuzz_api: could not remove %s\n", dir);
 }
 
+/* Two ID sessions (43 characters, as the API wants), a man's and a woman's, so the
+ * appointment routes get past the session check: their citizen IDs sealed under the seal key. */
+#define FUZZ_ID_SESSION_A "fuzzIdSessionAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define FUZZ_ID_SESSION_B "fuzzIdSessionBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+static uint8_t seal_key[HS_SEAL_KEY_LEN];
+
+static hs_rc seed_id_session(struct hs_conn *c, const char *sid, const char *id, const char *sex)
+{
+    uint8_t pkey[HS_PERSON_KEY_LEN], *blob = NULL;
+    size_t blen = 0;
+    char person[HS_PERSON_LEN + 1], aad[64];
+    snprintf(aad, sizeof(aad), "id-session:%s", sid);
+    if (hs_person_key(seal_key, pkey) != HS_OK || hs_person_of(pkey, id, 18, person) != HS_OK ||
+        hs_seal(seal_key, aad, (const uint8_t *)id, 18, &blob, &blen) != HS_OK)
+        return HS_E_CRYPTO;
+    const struct hs_val p[] = { hs_text(sid), hs_text(person), hs_text(sex), hs_blob(blob, blen) };
+    hs_rc rc =
+        hs_exec(c,
+                "INSERT INTO id_sessions (id, kiosk_id, person, name, id_masked, sex, birth, "
+                "province, sealed_id, created_at, expires_at) VALUES ($1, 'kiosk-fuzz', $2, "
+                "'N', '451***********0000', $3, '1990-01-01', '45', $4, 1, 4102444800)",
+                p, 4, NULL);
+    free(blob);
+    return rc;
+}
+
 /* A resident with a paid payment and an open card session "fuzz-session", so the benefit
- * routes get past the session check. */
+ * routes get past the session check; a registry with a special date and two ID sessions for
+ * the appointment routes. */
 static hs_rc seed_fn(struct hs_conn *c, void *arg)
 {
     (void)arg;
@@ -66,13 +94,23 @@ static hs_rc seed_fn(struct hs_conn *c, void *arg)
         "'****1', '2026-01-10', 2, 1, 1)",
         "INSERT INTO card_sessions (id, kiosk_id, cert_serial, welfare_no, created_at, "
         "expires_at) VALUES ('fuzz-session', 'kiosk-fuzz', '1', 'WF1', 1, 4102444800)",
+        "INSERT INTO offices (id, name, region, cross_province, services, hours, slot_minutes, "
+        "capacity, created_at) VALUES ('o1', 'O', '451123', 1, 'marriage;reissue', "
+        "'mon-sun 08:00-18:00', 30, 2, 1)",
+        "INSERT INTO office_days (office_id, day, kind, capacity, hours, opens_at, note) VALUES "
+        "('o1', '2027-05-20', 'special', 3, '09:00-10:00', 1810137600, '')",
+        "INSERT INTO office_days (office_id, day, kind, capacity, hours, opens_at, note) VALUES "
+        "('o1', '2027-01-01', 'closed', NULL, '', NULL, '')",
     };
     for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
         hs_rc rc = hs_exec(c, sql[i], NULL, 0, NULL);
         if (rc != HS_OK)
             return rc;
     }
-    return HS_OK;
+    hs_rc rc = seed_id_session(c, FUZZ_ID_SESSION_A, "451123198807220014", "M");
+    if (rc == HS_OK)
+        rc = seed_id_session(c, FUZZ_ID_SESSION_B, "451123199103040028", "F");
+    return rc;
 }
 
 static void setup(void)
@@ -92,6 +130,13 @@ static void setup(void)
     snprintf(db, sizeof(db), "%s/huimin.db", dir);
     snprintf(cfg.issuer_ca, sizeof(cfg.issuer_ca), "%s", cert);
     cfg.issuer_crl[0] = '\0';
+    cfg.csca_dir[0] = '\0';
+    snprintf(cfg.seal_key, sizeof(cfg.seal_key), "%s/seal.key", dir);
+    for (size_t i = 0; i < sizeof(seal_key); i++)
+        seal_key[i] = (uint8_t)(i * 7 + 1);
+    FILE *sk = fopen(cfg.seal_key, "wb");
+    if (!sk || fwrite(seal_key, 1, sizeof(seal_key), sk) != sizeof(seal_key) || fclose(sk) != 0)
+        abort();
 
     struct pki_ca ca;
     if (pki_ca_create(&ca, "Fuzz Signing", 30) != 0 || pki_ca_save(&ca, cert, key) != 0 ||
@@ -109,7 +154,9 @@ static void setup(void)
     if (hs_kiosk_enroll(store, &k, "fuzz", 1) != HS_OK ||
         hs_store_write(store, seed_fn, NULL) != HS_OK)
         abort();
-    struct hs_api_deps deps = { .cfg = &cfg, .store = store, .signer = signer };
+    struct hs_api_deps deps = {
+        .cfg = &cfg, .store = store, .signer = signer, .test_id_sessions = true
+    };
     if (hs_api_new(&deps, &api) != HS_OK)
         abort();
     atexit(cleanup);
@@ -132,6 +179,15 @@ static const char *const paths[] = {
     "/v1/status",
     "/v1/confirmations",
     "/v1/disputes",
+    "/v1/id-sessions",
+    "/v1/test/id-sessions",
+    "/v1/offices",
+    "/v1/availability",
+    "/v1/appointments",
+    "/v1/appointments/cancel",
+    "/v1/appointments/reschedule",
+    "/v1/appointments/mine",
+    "/v1/check-ins",
 };
 static const char *const ctypes[] = {
     "application/json", "application/json; charset=utf-8", "text/plain", NULL, "application/jsonx",

@@ -1,5 +1,5 @@
-/* huimin-verify: lets hall staff check that a receipt or ticket a resident shows is genuine, and
- * see what it proves. */
+/* huimin-verify: lets hall staff check that a receipt or an appointment ticket a resident shows
+ * is genuine, and see what it proves. */
 #include "hv.h"
 
 #include "hm/buf.h"
@@ -38,7 +38,7 @@ enum failure {
     F_CERT,          /* the certificate's dates or key usage */
     F_ROOT,          /* no chain to the deployment's root */
     F_TOKEN_EXPIRED, /* the payload's exp has passed */
-    F_CONTENT,       /* signed, but not a well-formed receipt */
+    F_CONTENT,       /* signed, but not a well-formed receipt or ticket */
 };
 
 static const struct {
@@ -51,7 +51,7 @@ static const struct {
     [F_CERT] = { "certificate", "签名证书无效或已过期" },
     [F_ROOT] = { "root", "签名证书不是本系统根证书签发的" },
     [F_TOKEN_EXPIRED] = { "expired", "凭证已过期" },
-    [F_CONTENT] = { "content", "签名有效，但内容不是完整的回执" },
+    [F_CONTENT] = { "content", "签名有效，但内容不是完整的回执或预约票" },
 };
 
 enum check_state { C_NOT_CHECKED = 0, C_PASSED, C_FAILED };
@@ -101,7 +101,8 @@ static void usage(FILE *f)
             "  -               read the token from standard input\n\n"
             "Output:\n"
             "  --json          print one JSON object for scripts\n"
-            "  --show-id       print the welfare number in full (masked by default)\n"
+            "  --show-id       print the welfare number in full (masked by default); a\n"
+            "                  ticket holds ID numbers masked, and they stay so\n"
             "  -h, --help      this help\n"
             "\nExit status:\n"
             "  0  the token is genuine\n"
@@ -508,6 +509,33 @@ struct receipt {
     const char *proof_zh, *proof_en;
 };
 
+/* An appointment ticket (docs/API.md, huimin-ticket), as shown. */
+struct ticket {
+    const char *t, *sv, *o, *d, *sl;
+    const char *sv_zh, *sv_en;
+    size_t n;              /* parties: 1 or 2 */
+    char name[2][128];     /* printable */
+    char id_shown[2][128]; /* masked (again) unless --show-id; as in the ticket in any case */
+    json_int_t iat;
+    char time[64];
+};
+
+/* What a verified payload turned out to be. */
+enum kind { K_OTHER = 0, K_RECEIPT, K_TICKET };
+
+static const struct {
+    const char *id, *zh, *en;
+    size_t parties;
+} services[] = {
+    { "marriage", "结婚登记", "marriage registration", 2 },
+    { "divorce_apply", "离婚登记申请", "divorce registration: application", 2 },
+    { "divorce_confirm", "离婚登记确认", "divorce registration: confirmation", 2 },
+    { "reissue", "补领婚姻登记证", "re-issue of a marriage certificate", 1 },
+    /* hs_marriage's spellings of the divorce services. */
+    { "divorce_application", "离婚登记申请", "divorce registration: application", 2 },
+    { "divorce_confirmation", "离婚登记确认", "divorce registration: confirmation", 2 },
+};
+
 static const char *get_str(json_t *o, const char *key, const char **missing)
 {
     json_t *v = json_object_get(o, key);
@@ -563,16 +591,86 @@ static void read_receipt(json_t *c, bool show_id, struct receipt *r, const char 
     }
 }
 
-/* Checks the verified payload: a JSON object, not past its exp, and a whole receipt when it is one.
+/* A copy of a signed text for a terminal: control characters become '?'. */
+static void printable(const char *in, char *out, size_t cap)
+{
+    size_t i;
+
+    for (i = 0; in[i] && i + 1 < cap; i++)
+        out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+    out[i] = '\0';
+}
+
+/*
+ * Reads the ticket's members; *missing names the first missing or mistyped
+ * one, *bad says what else is wrong (the parties do not match the service).
+ */
+static void read_ticket(json_t *c, bool show_id, struct ticket *k, const char **missing,
+                        const char **bad)
+{
+    json_t *n = json_object_get(c, "n"), *m = json_object_get(c, "m");
+
+    *missing = NULL;
+    *bad = NULL;
+    k->d = get_str(c, "d", missing);
+    k->iat = get_int(c, "iat", missing);
+    k->o = get_str(c, "o", missing);
+    k->sl = get_str(c, "sl", missing);
+    k->sv = get_str(c, "sv", missing);
+    k->t = get_str(c, "t", missing);
+    if (!json_is_array(n) && !*missing)
+        *missing = "n";
+    if (!json_is_array(m) && !*missing)
+        *missing = "m";
+    if (*missing)
+        return;
+    k->sv_zh = "未知的事项";
+    k->sv_en = "a service this version of huimin-verify does not know";
+    for (size_t i = 0; i < HM_ARRAY_SIZE(services); i++) {
+        if (strcmp(k->sv, services[i].id) == 0) {
+            k->sv_zh = services[i].zh;
+            k->sv_en = services[i].en;
+            if (json_array_size(n) != services[i].parties)
+                *bad = "it does not name as many parties as its service has";
+        }
+    }
+    k->n = json_array_size(n);
+    if (k->n < 1 || k->n > 2 || json_array_size(m) != k->n) {
+        *bad = "it names no parties, more than two, or names and ID numbers do not pair up";
+        return;
+    }
+    for (size_t i = 0; i < k->n; i++) {
+        const char *name = json_string_value(json_array_get(n, i));
+        const char *id = json_string_value(json_array_get(m, i));
+        char raw[128];
+
+        if (!name || !id) {
+            *missing = json_string_value(json_array_get(n, i)) ? "m" : "n";
+            return;
+        }
+        printable(name, k->name[i], sizeof(k->name[i]));
+        printable(id, raw, sizeof(raw));
+        /* The ticket carries them masked; masking again shows no more than it holds. */
+        if (show_id)
+            hm_strlcpy(k->id_shown[i], raw, sizeof(k->id_shown[i]));
+        else
+            hm_mask_id(raw, k->id_shown[i], sizeof(k->id_shown[i]));
+    }
+    local_time(k->iat, k->time, sizeof(k->time));
+}
+
+/*
+ * Checks the verified payload: a JSON object, not past its exp, and a whole
+ * receipt or ticket when it is one.
  */
 static void judge_payload(struct token *t, bool show_id, struct verdict *v, struct receipt *r,
-                          bool *is_receipt)
+                          struct ticket *k, enum kind *kind)
 {
     json_t *exp;
-    const char *missing;
+    const char *missing, *bad;
     char why[256];
 
-    *is_receipt = false;
+    *kind = K_OTHER;
     t->claims = json_loadb((const char *)t->payload, t->payload_len, JSON_REJECT_DUPLICATES, NULL);
     if (t->claims && !json_is_object(t->claims)) {
         json_decref(t->claims);
@@ -598,6 +696,25 @@ static void judge_payload(struct token *t, bool show_id, struct verdict *v, stru
             snprintf(c->reason, sizeof(c->reason), "valid until %s", when);
         }
     }
+    if (strcmp(t->typ, TYP_TICKET) == 0) {
+        read_ticket(t->claims, show_id, k, &missing, &bad);
+        if (missing || bad) {
+            if (missing)
+                snprintf(why, sizeof(why),
+                         "it is signed, but it is not a whole ticket ('%s' is missing or of the "
+                         "wrong type): report it to the deployment's administrators",
+                         missing);
+            else
+                snprintf(why, sizeof(why),
+                         "it is signed, but it is not a whole ticket (%s): report it to the "
+                         "deployment's administrators",
+                         bad);
+            check_failed(v, NULL, F_CONTENT, why);
+            return;
+        }
+        *kind = K_TICKET;
+        return;
+    }
     if (strcmp(t->typ, TYP_RECEIPT) != 0)
         return;
     read_receipt(t->claims, show_id, r, &missing);
@@ -610,7 +727,7 @@ static void judge_payload(struct token *t, bool show_id, struct verdict *v, stru
         check_failed(v, NULL, F_CONTENT, why);
         return;
     }
-    *is_receipt = true;
+    *kind = K_RECEIPT;
 }
 
 static const char *state_name(enum check_state s)
@@ -638,6 +755,37 @@ static void print_receipt(const struct receipt *r)
            r->w_shown, r->k, r->time, r->p, r->pd, r->amount, r->proof_en);
 }
 
+static void print_ticket(const struct ticket *k)
+{
+    char d[64], o[80], sl[16], t[40];
+
+    printable(k->d, d, sizeof(d));
+    printable(k->o, o, sizeof(o));
+    printable(k->sl, sl, sizeof(sl));
+    printable(k->t, t, sizeof(t));
+    printf("惠民婚姻登记预约票 Huimin marriage-registration appointment ticket\n");
+    printf("  预约编号 Ticket       %s\n", t);
+    printf("  事项     Service      %s / %s\n", k->sv_zh, k->sv_en);
+    printf("  登记处   Office       %s\n", o);
+    printf("  日期     Date         %s\n", d);
+    printf("  时段     Slot         %s\n", sl);
+    for (size_t i = 0; i < k->n; i++)
+        printf("  当事人   Party %zu      %s  %s\n", i + 1, k->name[i], k->id_shown[i]);
+    printf("  签发时间 Issued       %s\n\n", k->time);
+    if (k->n == 2)
+        printf("证明：%s（%s）与 %s（%s）预约于 %s %s 在婚姻登记处 %s 办理%s（预约编号 %s）。\n",
+               k->name[0], k->id_shown[0], k->name[1], k->id_shown[1], d, sl, o, k->sv_zh, t);
+    else
+        printf("证明：%s（%s）预约于 %s %s 在婚姻登记处 %s 办理%s（预约编号 %s）。\n", k->name[0],
+               k->id_shown[0], d, sl, o, k->sv_zh, t);
+    printf("It proves: an appointment %s for %s at office %s on %s at %s, booked by %s (%s)", t,
+           k->sv_en, o, d, sl, k->name[0], k->id_shown[0]);
+    if (k->n == 2)
+        printf(" and %s (%s)", k->name[1], k->id_shown[1]);
+    printf(", who proved who they are with their ID cards. Whether it is still booked (not "
+           "cancelled or moved) the hall's kiosk or console tells.\n");
+}
+
 static void print_payload(const struct token *t, bool show_id)
 {
     json_t *copy;
@@ -662,7 +810,7 @@ static void print_payload(const struct token *t, bool show_id)
 }
 
 static void report_text(const struct opts *o, const struct token *t, const struct verdict *v,
-                        const struct receipt *r, bool is_receipt)
+                        const struct receipt *r, const struct ticket *k, enum kind kind)
 {
     const char *what = strcmp(t->typ, TYP_RECEIPT) == 0  ? "receipt"
                        : strcmp(t->typ, TYP_TICKET) == 0 ? "ticket"
@@ -679,8 +827,10 @@ static void report_text(const struct opts *o, const struct token *t, const struc
         printf("NOT genuine: %s. Do not act on it; call the duty supervisor.\n", v->message);
         return;
     }
-    if (is_receipt)
+    if (kind == K_RECEIPT)
         print_receipt(r);
+    else if (kind == K_TICKET)
+        print_ticket(k);
     else
         print_payload(t, o->show_id);
     printf("\n真实有效：本系统签发，内容未被改动%s。\n", o->ca ? "" : "（未检查根证书）");
@@ -689,7 +839,7 @@ static void report_text(const struct opts *o, const struct token *t, const struc
 }
 
 static void report_json(const struct opts *o, const struct token *t, const struct verdict *v,
-                        const struct receipt *r, bool is_receipt)
+                        const struct receipt *r, const struct ticket *k, enum kind kind)
 {
     json_t *out = json_object(), *checks = json_array();
 
@@ -711,7 +861,18 @@ static void report_json(const struct opts *o, const struct token *t, const struc
         json_object_set_new(out, "failure",
                             json_pack("{s:s,s:s,s:s}", "code", failures[v->failure].code, "message",
                                       v->message, "message_zh", failures[v->failure].zh));
-    } else if (is_receipt) {
+    } else if (kind == K_TICKET) {
+        json_t *parties = json_array();
+
+        for (size_t i = 0; i < k->n; i++)
+            json_array_append_new(
+                parties, json_pack("{s:s,s:s}", "name", k->name[i], "id_masked", k->id_shown[i]));
+        json_object_set_new(out, "ticket",
+                            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:s}", "ticket", k->t,
+                                      "service", k->sv, "service_zh", k->sv_zh, "service_en",
+                                      k->sv_en, "office", k->o, "date", k->d, "slot", k->sl,
+                                      "parties", parties, "iat", k->iat, "time", k->time));
+    } else if (kind == K_RECEIPT) {
         json_object_set_new(out, "receipt",
                             json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s}",
                                       "receipt", r->r, "welfare_no", r->w_shown, "payment", r->p,
@@ -734,8 +895,9 @@ int main(int argc, char **argv)
     struct token t = { 0 };
     struct verdict v = { 0 };
     struct receipt r = { 0 };
+    struct ticket k = { 0 };
     struct hv_cert *cert = NULL;
-    bool is_receipt = false;
+    enum kind kind = K_OTHER;
     char err[1024];
     int ret;
 
@@ -781,13 +943,13 @@ int main(int argc, char **argv)
     if (ret)
         goto out;
     if (t.payload)
-        judge_payload(&t, o.show_id, &v, &r, &is_receipt);
+        judge_payload(&t, o.show_id, &v, &r, &k, &kind);
 
 report:
     if (o.json)
-        report_json(&o, &t, &v, &r, is_receipt);
+        report_json(&o, &t, &v, &r, &k, kind);
     else
-        report_text(&o, &t, &v, &r, is_receipt);
+        report_text(&o, &t, &v, &r, &k, kind);
     ret = v.failure == F_NONE ? HV_EXIT_OK : HV_EXIT_NOT_GENUINE;
 out:
     json_decref(t.claims);

@@ -1,6 +1,8 @@
 /* huimin-client: the kiosk client library on the command line, for scripts and staff debugging
- * (status, confirm, dispute, sync, journal). */
+ * (status, confirm, dispute, sync, journal; ID sessions and marriage-registration appointments).
+ */
 #include "kc/client.h"
+#include "qr_png.h"
 
 #include "cl/card.h"
 #include "hm/log.h"
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -25,14 +28,39 @@ enum {
 
 #define PATH_CAP 1024
 
+/* Options without a short form (the appointment commands'). */
+enum {
+    OPT_CSCA = 256,
+    OPT_DOC,
+    OPT_BIRTH,
+    OPT_EXPIRY,
+    OPT_OFFICE,
+    OPT_SERVICE,
+    OPT_FROM,
+    OPT_DAYS,
+    OPT_DATE,
+    OPT_SLOT,
+    OPT_PARTY,
+    OPT_TICKET,
+    OPT_ID_SESSION,
+    OPT_TICKET_FILE,
+    OPT_QR,
+    OPT_TICKET_OUT,
+};
+
 struct opts {
     const char *command;
     char conf_dir[PATH_CAP];
     char server[512], cert[PATH_CAP], key[PATH_CAP], cacert[PATH_CAP], signing[PATH_CAP];
-    char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], pin_pub[256];
+    char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], pin_pub[256], csca_dir[PATH_CAP];
     const char *reader, *payment, *reason, *note, *pin, *period;
+    /* appointments */
+    const char *doc, *birth, *expiry, *office, *service, *from, *date, *slot, *ticket;
+    const char *id_session, *ticket_file, *qr, *ticket_out;
+    const char *party[2];
+    size_t n_party;
     bool json, tap, verbose;
-    long wait_s, amount_fen;
+    long wait_s, amount_fen, days;
 };
 
 static int usage_error(struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -88,7 +116,8 @@ static int fail(struct opts *o, kc_client *c, kc_rc rc, const char *what)
 {
     const struct kc_error *e = c ? kc_last_error(c) : NULL;
 
-    fprintf(stderr, "huimin-client %s: %s: %s\n", o->command, what, kc_strerror(rc));
+    fprintf(stderr, "huimin-client %s: %s: %s\n", o->command, what,
+            e && e->failed_check[0] ? "the card failed the kiosk's own check" : kc_strerror(rc));
     if (e && e->code[0]) {
         fprintf(stderr, "  %s\n  %s\n  (server code %s, HTTP %d)\n", e->message, e->message_en,
                 e->code, e->http_status);
@@ -109,6 +138,18 @@ static int fail(struct opts *o, kc_client *c, kc_rc rc, const char *what)
                 "  'huimin-client sync' delivers it when the server can be reached.\n");
     if (rc == KC_E_NETWORK)
         fprintf(stderr, "  Check the network and that huimin-server is running, then retry.\n");
+    if (e && e->failed_check[0])
+        fprintf(stderr,
+                "  证件未通过本机核验（%s），未发送任何数据，请联系工作人员。\n"
+                "  The card failed the kiosk's own check (%s); nothing was sent. Call staff.\n",
+                e->failed_check, e->failed_check);
+    if (rc == KC_E_CARD && e && e->card_rc == (int)CL_E_AUTH_FAILED)
+        fprintf(stderr, "  无法打开证件芯片：请核对证件号码、出生日期和有效期限。\n"
+                        "  Access denied: check the document number, date of birth and date "
+                        "of expiry.\n");
+    if (e && e->detail[0] && !o->verbose &&
+        (strcmp(e->code, "booking_not_open") == 0 || strcmp(e->code, "id_not_genuine") == 0))
+        fprintf(stderr, "  detail: %s\n", e->detail);
     if (o->json) {
         json_t *err = json_pack("{s:s,s:s,s:s}", "code", e && e->code[0] ? e->code : kc_rc_name(rc),
                                 "message", e && e->message[0] ? e->message : kc_strerror(rc),
@@ -120,6 +161,12 @@ static int fail(struct opts *o, kc_client *c, kc_rc rc, const char *what)
             json_object_set_new(err, "text", json_string(e->text));
         if (rc == KC_E_PIN_INCORRECT && e)
             json_object_set_new(err, "tries_left", json_integer(e->tries_left));
+        if (e && e->detail[0])
+            json_object_set_new(err, "detail", json_string(e->detail));
+        if (e && e->failed_check[0])
+            json_object_set_new(err, "failed_check", json_string(e->failed_check));
+        if (e && e->http_status)
+            json_object_set_new(err, "http_status", json_integer(e->http_status));
         json_object_set_new(err, "queued", json_boolean(rc == KC_E_QUEUED));
         json_out(json_pack("{s:o}", "error", err));
     }
@@ -158,6 +205,7 @@ static const struct setting settings[] = {
     SETTING("journal", 'J', journal, true),
     SETTING("issuer_ca", 'I', issuer_ca, true),
     SETTING("pinned_pubkey", 'Y', pin_pub, false),
+    SETTING("csca_dir", OPT_CSCA, csca_dir, true),
 };
 #undef SETTING
 
@@ -228,7 +276,7 @@ static void help(void)
     printf(
         "Usage: huimin-client COMMAND [OPTIONS]\n"
         "The kiosk's client of huimin-server, for scripts and staff debugging.\n\n"
-        "Commands:\n"
+        "Benefits (the welfare card on the reader):\n"
         "  status                          tap the card: the resident's entitlements and "
         "payments\n"
         "  confirm --payment P [--pin PIN] [--tap]\n"
@@ -241,18 +289,48 @@ static void help(void)
         "                                  R: not_received, wrong_amount or other\n"
         "  sync                            deliver the confirmations waiting in the journal\n"
         "  journal                         list the journal's entries\n\n"
+        "Marriage-registration appointments (婚姻登记预约):\n"
+        "  id-session --doc N --birth YYMMDD --expiry YYMMDD [--reader R]\n"
+        "                                  read the ID card on the reader (BAC, Passive and\n"
+        "                                  Active Authentication over a server nonce) and open\n"
+        "                                  an ID session; prints its id (the ID number masked)\n"
+        "  offices                         the marriage registration offices\n"
+        "  availability --office O --service S --from YYYY-MM-DD [--days N]\n"
+        "                                  free places per slot (N 1..31, default 7)\n"
+        "  book --service S --office O --date YYYY-MM-DD --slot HH:MM --party S_A\n"
+        "       [--party S_B] [--qr FILE.png] [--ticket-out FILE]\n"
+        "                                  book for the people whose ID sessions are given\n"
+        "                                  (two, or one for reissue); the signed ticket as\n"
+        "                                  a QR code PNG and/or as text\n"
+        "  cancel --ticket T --id-session S\n"
+        "                                  cancel appointment T (S: one of its parties)\n"
+        "  reschedule --ticket T --id-session S_A [--party S_B] --date YYYY-MM-DD\n"
+        "             --slot HH:MM [--qr FILE.png] [--ticket-out FILE]\n"
+        "                                  move it (a new ticket; the old one is void); the\n"
+        "                                  parties present, as for book\n"
+        "  mine --id-session S             the person's appointments\n"
+        "  check-in --ticket-file F | --id-session S\n"
+        "                                  check in on the day, at a kiosk of the office\n"
+        "  Services: marriage (结婚登记), divorce_apply (离婚登记申请), divorce_confirm\n"
+        "  (离婚登记确认), reissue (补领婚姻登记证, one party).\n\n"
         "Options:\n"
         "  --config FILE      key = value: server, cert, key, cacert, signing_cert, kiosk,\n"
-        "                     journal, issuer_ca, pinned_pubkey (paths relative to FILE)\n"
+        "                     journal, issuer_ca, pinned_pubkey, csca_dir (paths relative\n"
+        "                     to FILE)\n"
         "  --server URL --cert FILE --key FILE --cacert FILE --signing-cert FILE\n"
         "  --kiosk ID --journal FILE --issuer-ca FILE --pinned-pubkey sha256//...\n"
+        "  --csca-dir DIR     CSCA certificates and CRLs: ID cards are checked here too,\n"
+        "                     and a forged or cloned one is refused before it is sent\n"
         "  --reader NAME|N    the reader (default: the first with a card)\n"
         "  --wait SECONDS     wait that long for a card\n"
         "  --json             one JSON object per line on stdout\n"
         "  --verbose          more detail on failures\n\n"
         "Exit codes: 0 ok; 1 usage or configuration; 2 no reader, card or server, or a\n"
-        "confirmation QUEUED in the journal (deliver it with sync); 3 refused by the server\n"
-        "or the card (wrong PIN); 4 an answer or the card failed verification.\n");
+        "confirmation QUEUED in the journal (deliver it with sync), or a booking whose\n"
+        "answer was lost (see 'mine'); 3 refused by the server (its code and message are\n"
+        "printed: slot_full, under_age ...) or by the card (wrong PIN, wrong MRZ numbers);\n"
+        "4 an answer, a ticket or the card failed verification (an ID card the kiosk finds\n"
+        "forged or cloned: call staff).\n");
 }
 
 static int parse(struct opts *o, int argc, char **argv)
@@ -277,6 +355,22 @@ static int parse(struct opts *o, int argc, char **argv)
         { "tap", no_argument, NULL, 't' },
         { "amount-fen", required_argument, NULL, 'F' },
         { "period", required_argument, NULL, 'D' },
+        { "csca-dir", required_argument, NULL, OPT_CSCA },
+        { "doc", required_argument, NULL, OPT_DOC },
+        { "birth", required_argument, NULL, OPT_BIRTH },
+        { "expiry", required_argument, NULL, OPT_EXPIRY },
+        { "office", required_argument, NULL, OPT_OFFICE },
+        { "service", required_argument, NULL, OPT_SERVICE },
+        { "from", required_argument, NULL, OPT_FROM },
+        { "days", required_argument, NULL, OPT_DAYS },
+        { "date", required_argument, NULL, OPT_DATE },
+        { "slot", required_argument, NULL, OPT_SLOT },
+        { "party", required_argument, NULL, OPT_PARTY },
+        { "ticket", required_argument, NULL, OPT_TICKET },
+        { "id-session", required_argument, NULL, OPT_ID_SESSION },
+        { "ticket-file", required_argument, NULL, OPT_TICKET_FILE },
+        { "qr", required_argument, NULL, OPT_QR },
+        { "ticket-out", required_argument, NULL, OPT_TICKET_OUT },
         { "json", no_argument, NULL, 'j' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -323,6 +417,54 @@ static int parse(struct opts *o, int argc, char **argv)
             break;
         case 'D':
             o->period = optarg;
+            break;
+        case OPT_DOC:
+            o->doc = optarg;
+            break;
+        case OPT_BIRTH:
+            o->birth = optarg;
+            break;
+        case OPT_EXPIRY:
+            o->expiry = optarg;
+            break;
+        case OPT_OFFICE:
+            o->office = optarg;
+            break;
+        case OPT_SERVICE:
+            o->service = optarg;
+            break;
+        case OPT_FROM:
+            o->from = optarg;
+            break;
+        case OPT_DAYS:
+            if (!hm_parse_long(optarg, 1, 31, &o->days))
+                return usage_error(o, "--days takes 1 to 31, not '%s'", optarg);
+            break;
+        case OPT_DATE:
+            o->date = optarg;
+            break;
+        case OPT_SLOT:
+            o->slot = optarg;
+            break;
+        case OPT_PARTY:
+            if (o->n_party == 2)
+                return usage_error(o, "at most two --party (the two people at the kiosk)");
+            o->party[o->n_party++] = optarg;
+            break;
+        case OPT_TICKET:
+            o->ticket = optarg;
+            break;
+        case OPT_ID_SESSION:
+            o->id_session = optarg;
+            break;
+        case OPT_TICKET_FILE:
+            o->ticket_file = optarg;
+            break;
+        case OPT_QR:
+            o->qr = optarg;
+            break;
+        case OPT_TICKET_OUT:
+            o->ticket_out = optarg;
             break;
         case 'j':
             o->json = true;
@@ -371,6 +513,7 @@ static int open_client(struct opts *o, kc_client **c)
         .signing_cert = o->signing,
         .pinned_pubkey = o->pin_pub[0] ? o->pin_pub : NULL,
         .issuer_ca = o->issuer_ca[0] ? o->issuer_ca : NULL,
+        .csca_dir = o->csca_dir[0] ? o->csca_dir : NULL,
         .kiosk_id = o->kiosk,
         .journal_path = o->journal,
         .test_drop_confirmation = drop && strcmp(drop, "1") == 0,
@@ -730,14 +873,412 @@ static int cmd_journal(struct opts *o, kc_client *c)
     return rc == KC_OK ? 0 : fail(o, c, rc, "cannot list the journal");
 }
 
+/* ---- marriage-registration appointments ------------------------------------------- */
+
+/* Unix time as Beijing time (the API's clock for dates and slots), whatever TZ says. */
+static void beijing_time(int64_t t, char *out, size_t cap)
+{
+    time_t tt = (time_t)(t + 8 * 3600);
+    struct tm tm;
+
+    if (!gmtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M", &tm) == 0)
+        snprintf(out, cap, "%lld", (long long)t);
+}
+
+static const char *service_line(const char *sv, char *buf, size_t cap)
+{
+    const char *zh = kc_service_zh(sv), *en = kc_service_en(sv);
+
+    snprintf(buf, cap, "%s %s", zh ? zh : sv, en ? en : "");
+    return buf;
+}
+
+static int cmd_id_session(struct opts *o, kc_client *c)
+{
+    struct kc_mrz m = { .doc = o->doc, .birth = o->birth, .expiry = o->expiry };
+    struct kc_id_session s;
+    cl_ctx *ctx = NULL;
+    cl_card *card = NULL;
+    const char *pzh, *pen;
+    char until[32];
+    int ret;
+    kc_rc rc;
+
+    if (!o->doc || !o->birth || !o->expiry)
+        return usage_error(o, "id-session needs --doc NUMBER --birth YYMMDD --expiry YYMMDD "
+                              "(as printed in the card's machine-readable zone)");
+    ret = connect_card(o, &ctx, &card);
+    if (ret)
+        goto out;
+    rc = kc_id_session(c, card, &m, &s);
+    if (rc != KC_OK) {
+        ret = rc == KC_E_INVALID_ARG ? usage_error(o, "%s", kc_last_error(c)->text)
+                                     : fail(o, c, rc, "the ID session was not opened");
+        goto out;
+    }
+    pzh = kc_province_zh(s.province);
+    pen = kc_province_en(s.province);
+    if (o->json) {
+        json_out(json_pack("{s:s,s:s,s:s,s:s#,s:s,s:s,s:I,s:b}", "id_session", s.id, "name", s.name,
+                           "id_masked", s.id_masked, "sex", &s.sex, (size_t)1, "birth", s.birth,
+                           "province", s.province, "exp", (json_int_t)s.exp, "verified", 1));
+    } else {
+        beijing_time(s.exp, until, sizeof(until));
+        printf("身份证核验通过，身份会话已建立。 ID card verified; ID session opened.\n");
+        printf("  姓名 Name          %s\n", s.name);
+        printf("  证件号 ID no.      %s\n", s.id_masked);
+        printf("  性别 Sex           %s\n", s.sex == 'M' ? "男 male" : "女 female");
+        printf("  出生 Born          %s\n", s.birth);
+        printf("  户籍 Province      %s %s (%s)\n", pzh ? pzh : "?", pen ? pen : "", s.province);
+        printf("  会话 Session       %s\n", s.id);
+        printf("  有效至 Valid until %s (北京时间 Beijing time)\n", until);
+    }
+    hm_wipe(&s, sizeof(s));
+out:
+    cl_card_disconnect(card, false);
+    cl_ctx_free(ctx);
+    return ret;
+}
+
+static int cmd_offices(struct opts *o, kc_client *c)
+{
+    json_t *p = NULL, *of, *sv;
+    size_t i, j;
+    char b[128];
+    kc_rc rc = kc_offices(c, &p);
+
+    if (rc != KC_OK)
+        return fail(o, c, rc, "no list of offices");
+    if (o->json) {
+        json_object_set_new(p, "verified", json_true());
+        json_out(p);
+        return 0;
+    }
+    printf("婚姻登记处 Marriage registration offices (signed by the server, verified)\n");
+    json_array_foreach(json_object_get(p, "offices"), i, of)
+    {
+        bool cross = json_is_true(json_object_get(of, "cross_province"));
+
+        printf("  %s  %s\n", jstr(of, "id"), jstr(of, "name"));
+        printf("      跨省通办 Cross-province: %s\n", cross ? "是 yes" : "否 no");
+        printf("      办理 Services:");
+        json_array_foreach(json_object_get(of, "services"), j, sv)
+            printf("%s %s", j ? "," : "", service_line(json_string_value(sv), b, sizeof(b)));
+        printf("\n      时间 Hours: %s\n", jstr(of, "hours"));
+    }
+    json_decref(p);
+    return 0;
+}
+
+static int cmd_availability(struct opts *o, kc_client *c)
+{
+    json_t *p = NULL, *d, *sl;
+    size_t i, j;
+    char b[128], opens[32];
+    kc_rc rc;
+
+    if (!o->office || !o->service || !o->from)
+        return usage_error(o, "availability needs --office O --service S --from YYYY-MM-DD");
+    rc = kc_availability(c, o->office, o->service, o->from, o->days ? (int)o->days : 7, &p);
+    if (rc == KC_E_INVALID_ARG)
+        return usage_error(o, "%s", kc_last_error(c)->text);
+    if (rc != KC_OK)
+        return fail(o, c, rc, "no availability");
+    if (o->json) {
+        json_object_set_new(p, "verified", json_true());
+        json_out(p);
+        return 0;
+    }
+    printf("预约情况 Availability: %s, %s (signed by the server, verified)\n", o->office,
+           service_line(o->service, b, sizeof(b)));
+    json_array_foreach(json_object_get(p, "days"), i, d)
+    {
+        json_t *slots = json_object_get(d, "slots");
+
+        beijing_time(json_integer_value(json_object_get(d, "opens_at")), opens, sizeof(opens));
+        printf("  %s%s  开放预约 booking opens %s\n", jstr(d, "date"),
+               json_is_true(json_object_get(d, "special")) ? " 特殊日期 special date" : "", opens);
+        if (json_array_size(slots) == 0)
+            printf("    不办公 closed\n");
+        json_array_foreach(slots, j, sl)
+        {
+            long long fr = json_integer_value(json_object_get(sl, "free"));
+            long long cap = json_integer_value(json_object_get(sl, "capacity"));
+
+            printf("    %s-%s  余 %lld / %lld 个名额 free%s\n", jstr(sl, "start"), jstr(sl, "end"),
+                   fr, cap, fr == 0 ? "  已满 full" : "");
+        }
+    }
+    json_decref(p);
+    return 0;
+}
+
+/* Writes a ticket's QR code and/or text file as the options ask: 0 or an exit code. */
+static int save_ticket(struct opts *o, const struct kc_ticket *t)
+{
+    char err[256];
+
+    if (o->qr && kc_qr_write_png(t->token, o->qr, 4, err, sizeof(err)) != 0) {
+        fprintf(stderr, "huimin-client %s: the ticket is made, but %s\n", o->command, err);
+        return EXIT_ENV;
+    }
+    if (o->ticket_out) {
+        FILE *f = fopen(o->ticket_out, "w");
+
+        if (!f || fprintf(f, "%s\n", t->token) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "huimin-client %s: the ticket is made, but %s cannot be written\n",
+                    o->command, o->ticket_out);
+            return EXIT_ENV;
+        }
+    }
+    return 0;
+}
+
+static void print_ticket(struct opts *o, const struct kc_ticket *t, const char *zh, const char *en)
+{
+    char b[128], when[32];
+
+    if (o->json) {
+        json_t *parties = json_array();
+
+        for (size_t i = 0; i < t->n_parties; i++)
+            json_array_append_new(
+                parties, json_pack("{s:s,s:s}", "name", t->name[i], "id_masked", t->id_masked[i]));
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:s,s:b}", "ticket", t->id,
+                              "service", t->service, "service_zh", kc_service_zh(t->service),
+                              "office", t->office, "date", t->date, "slot", t->slot, "parties",
+                              parties, "iat", (json_int_t)t->iat, "token", t->token, "verified", 1);
+        if (j && o->qr)
+            json_object_set_new(j, "qr", json_string(o->qr));
+        json_out(j);
+        return;
+    }
+    beijing_time(t->iat, when, sizeof(when));
+    printf("%s %s (signed by the server, verified)\n", zh, en);
+    printf("  预约编号 Ticket    %s\n", t->id);
+    printf("  事项 Service       %s\n", service_line(t->service, b, sizeof(b)));
+    printf("  登记处 Office      %s\n", t->office);
+    printf("  日期 Date          %s\n", t->date);
+    printf("  时段 Slot          %s\n", t->slot);
+    for (size_t i = 0; i < t->n_parties; i++)
+        printf("  当事人 Party %zu    %s  %s\n", i + 1, t->name[i], t->id_masked[i]);
+    printf("  签发 Issued        %s (北京时间 Beijing time)\n", when);
+    if (o->qr)
+        printf("  二维码 QR code     %s\n", o->qr);
+    printf("Token: %s\n", t->token);
+}
+
+static int cmd_book(struct opts *o, kc_client *c)
+{
+    struct kc_booking b = { .service = o->service,
+                            .office = o->office,
+                            .date = o->date,
+                            .slot = o->slot,
+                            .parties = { o->party[0], o->party[1] } };
+    struct kc_ticket *t;
+    int ret;
+    kc_rc rc;
+
+    if (!o->service || !o->office || !o->date || !o->slot || !o->n_party)
+        return usage_error(o, "book needs --service S --office O --date YYYY-MM-DD --slot HH:MM "
+                              "--party S_A [--party S_B]");
+    t = malloc(sizeof(*t));
+    if (!t)
+        return EXIT_ENV;
+    rc = kc_book(c, &b, t);
+    if (rc == KC_E_INVALID_ARG) {
+        ret = usage_error(o, "%s", kc_last_error(c)->text);
+    } else if (rc != KC_OK) {
+        ret = fail(o, c, rc, "not booked");
+        if (rc == KC_E_NETWORK)
+            fprintf(stderr,
+                    "  预约结果未知：请用 'huimin-client mine --id-session %s' 查看。\n"
+                    "  The booking may or may not have been made: 'mine' shows it. Booking "
+                    "again cannot book twice (active_booking_exists).\n",
+                    o->party[0]);
+    } else {
+        ret = save_ticket(o, t);
+        print_ticket(o, t, "预约成功。", "Booked.");
+    }
+    free(t);
+    return ret;
+}
+
+static int cmd_cancel(struct opts *o, kc_client *c)
+{
+    kc_rc rc;
+
+    if (!o->ticket || !o->id_session)
+        return usage_error(o, "cancel needs --ticket T --id-session S");
+    rc = kc_cancel(c, o->ticket, o->id_session);
+    if (rc == KC_E_INVALID_ARG)
+        return usage_error(o, "%s", kc_last_error(c)->text);
+    if (rc != KC_OK)
+        return fail(o, c, rc, "not cancelled");
+    if (o->json)
+        json_out(
+            json_pack("{s:s,s:s,s:b}", "ticket", o->ticket, "status", "cancelled", "verified", 1));
+    else
+        printf("预约已取消，名额已释放。 Appointment %s cancelled; its place is free again. "
+               "(verified)\n",
+               o->ticket);
+    return 0;
+}
+
+static int cmd_reschedule(struct opts *o, kc_client *c)
+{
+    struct kc_ticket *t;
+    int ret;
+    kc_rc rc;
+
+    const char *sessions[2] = { NULL, NULL };
+    size_t n = 0;
+
+    /* The people at the kiosk: --id-session S, and --party for the other (or both --party). */
+    if (o->id_session)
+        sessions[n++] = o->id_session;
+    for (size_t i = 0; i < o->n_party && n < 2; i++)
+        sessions[n++] = o->party[i];
+    if (!o->ticket || !n || !o->date || !o->slot || (o->id_session && o->n_party > 1))
+        return usage_error(o, "reschedule needs --ticket T --id-session S_A [--party S_B] "
+                              "--date YYYY-MM-DD --slot HH:MM");
+    t = malloc(sizeof(*t));
+    if (!t)
+        return EXIT_ENV;
+    rc = kc_reschedule(c, o->ticket, sessions, o->date, o->slot, t);
+    if (rc == KC_E_INVALID_ARG) {
+        ret = usage_error(o, "%s", kc_last_error(c)->text);
+    } else if (rc != KC_OK) {
+        ret = fail(o, c, rc, "not rescheduled");
+        if (rc == KC_E_NETWORK)
+            fprintf(stderr, "  改期结果未知：请用 'mine' 查看。 The move may or may not have "
+                            "been made: 'mine' shows it.\n");
+    } else {
+        ret = save_ticket(o, t);
+        print_ticket(o, t, "改期成功，原预约已作废。", "Rescheduled; the old ticket is void.");
+    }
+    free(t);
+    return ret;
+}
+
+static const char *status_zh(const char *st)
+{
+    static const char *const names[][2] = {
+        { "booked", "已预约" },      { "checked_in", "已签到" }, { "cancelled", "已取消" },
+        { "rescheduled", "已改期" }, { "no_show", "未到场" },
+    };
+
+    for (size_t i = 0; i < HM_ARRAY_SIZE(names); i++)
+        if (strcmp(names[i][0], st) == 0)
+            return names[i][1];
+    return "?";
+}
+
+static int cmd_mine(struct opts *o, kc_client *c)
+{
+    json_t *p = NULL, *a;
+    size_t i;
+    char b[128];
+    kc_rc rc;
+
+    if (!o->id_session)
+        return usage_error(o, "mine needs --id-session S");
+    rc = kc_mine(c, o->id_session, &p);
+    if (rc == KC_E_INVALID_ARG)
+        return usage_error(o, "%s", kc_last_error(c)->text);
+    if (rc != KC_OK)
+        return fail(o, c, rc, "no list of appointments");
+    if (o->json) {
+        json_object_set_new(p, "verified", json_true());
+        json_out(p);
+        return 0;
+    }
+    printf("我的预约 My appointments (signed by the server, verified)\n");
+    if (json_array_size(json_object_get(p, "appointments")) == 0)
+        printf("  没有预约。 None.\n");
+    json_array_foreach(json_object_get(p, "appointments"), i, a) printf(
+        "  %s  %s %s  %s  %s  %s %s\n", jstr(a, "t"), jstr(a, "d"), jstr(a, "sl"), jstr(a, "o"),
+        service_line(jstr(a, "sv"), b, sizeof(b)), status_zh(jstr(a, "status")), jstr(a, "status"));
+    json_decref(p);
+    return 0;
+}
+
+/* Reads a ticket token from a file (whitespace dropped) into out (cap KC_TICKET_MAX). */
+static bool read_ticket_file(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    int ch;
+
+    if (!f)
+        return false;
+    while ((ch = fgetc(f)) != EOF) {
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        if (n + 1 >= cap) {
+            fclose(f);
+            return false;
+        }
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    fclose(f);
+    return n > 0;
+}
+
+static int cmd_check_in(struct opts *o, kc_client *c)
+{
+    struct kc_check_in ci;
+    char *token = NULL;
+    int ret = 0;
+    kc_rc rc;
+
+    if ((!o->ticket_file) == (!o->id_session))
+        return usage_error(o, "check-in needs --ticket-file F or --id-session S (one of them)");
+    if (o->ticket_file) {
+        token = malloc(KC_TICKET_MAX);
+        if (!token)
+            return EXIT_ENV;
+        if (!read_ticket_file(o->ticket_file, token, KC_TICKET_MAX)) {
+            free(token);
+            return usage_error(o, "cannot read a ticket from '%s'", o->ticket_file);
+        }
+    }
+    rc = kc_check_in(c, token, o->id_session, &ci);
+    if (rc == KC_E_INVALID_ARG)
+        ret = usage_error(o, "%s", kc_last_error(c)->text);
+    else if (rc != KC_OK)
+        ret = fail(o, c, rc, "not checked in");
+    else if (o->json)
+        json_out(json_pack("{s:s,s:s,s:s,s:b}", "ticket", ci.ticket, "status", "checked_in",
+                           "window", ci.window, "verified", 1));
+    else
+        printf("签到成功%s%s。 Checked in: appointment %s%s%s. (verified)\n",
+               ci.window[0] ? "，请到窗口 " : "", ci.window, ci.ticket,
+               ci.window[0] ? ", window " : "", ci.window);
+    free(token);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(struct opts *o, kc_client *c);
     } cmds[] = {
-        { "status", cmd_status }, { "confirm", cmd_confirm }, { "dispute", cmd_dispute },
-        { "sync", cmd_sync },     { "journal", cmd_journal },
+        { "status", cmd_status },
+        { "confirm", cmd_confirm },
+        { "dispute", cmd_dispute },
+        { "sync", cmd_sync },
+        { "journal", cmd_journal },
+        { "id-session", cmd_id_session },
+        { "offices", cmd_offices },
+        { "availability", cmd_availability },
+        { "book", cmd_book },
+        { "cancel", cmd_cancel },
+        { "reschedule", cmd_reschedule },
+        { "mine", cmd_mine },
+        { "check-in", cmd_check_in },
     };
     struct opts o;
     kc_client *c = NULL;

@@ -90,6 +90,8 @@ kc_rc kc_tap(kc_client *c, cl_card *card, struct kc_session *out)
         if (crc != CL_OK || !cl_piv_genuine(&verdict)) {
             const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
 
+            hm_strlcpy(c->err.failed_check, f ? f->name : "verify", sizeof(c->err.failed_check));
+
             rc = kc_err_set(c, KC_E_VERIFY, "the card is not genuine: %s: %s",
                             f ? f->name : "verify", f ? f->reason : cl_strerror(crc));
             goto out;

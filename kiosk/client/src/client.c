@@ -2,6 +2,7 @@
  * safe retries and verified answers. */
 #include "internal.h"
 
+#include "cl/emrtd_auth.h"
 #include "hm/buf.h"
 #include "hm/log.h"
 #include "hm/util.h"
@@ -104,25 +105,16 @@ static bool before_sending(CURLcode res)
            res == CURLE_COULDNT_RESOLVE_PROXY || res == CURLE_SSL_CONNECT_ERROR;
 }
 
-static kc_rc curl_post(void *t, const char *path, const char *body, size_t len, long *status,
-                       char *ctype, char **out, size_t *out_len, bool *not_sent, char *err)
+/* Runs the request set up on ct->h (URL, method, body) and collects the answer. */
+static kc_rc curl_perform(struct curl_transport *ct, long *status, char *ctype, char **out,
+                          size_t *out_len, bool *not_sent, char *err)
 {
-    struct curl_transport *ct = t;
     struct hm_buf b;
-    char url[1024];
     char *type = NULL;
     CURLcode res;
 
-    if ((size_t)snprintf(url, sizeof(url), "%s%s", ct->base, path) >= sizeof(url)) {
-        hm_strlcpy(err, "the URL is too long", 256);
-        *not_sent = true;
-        return KC_E_INVALID_ARG;
-    }
     hm_buf_init(&b, ANSWER_MAX);
     ct->errbuf[0] = '\0';
-    curl_easy_setopt(ct->h, CURLOPT_URL, url);
-    curl_easy_setopt(ct->h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(ct->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(ct->h, CURLOPT_WRITEDATA, &b);
     res = curl_easy_perform(ct->h);
     if (res != CURLE_OK) {
@@ -160,6 +152,43 @@ static kc_rc curl_post(void *t, const char *path, const char *body, size_t len, 
     return KC_OK;
 }
 
+static bool set_url(struct curl_transport *ct, const char *path, bool *not_sent, char *err)
+{
+    char url[1024];
+
+    if ((size_t)snprintf(url, sizeof(url), "%s%s", ct->base, path) >= sizeof(url)) {
+        hm_strlcpy(err, "the URL is too long", 256);
+        *not_sent = true;
+        return false;
+    }
+    curl_easy_setopt(ct->h, CURLOPT_URL, url);
+    return true;
+}
+
+static kc_rc curl_post(void *t, const char *path, const char *body, size_t len, long *status,
+                       char *ctype, char **out, size_t *out_len, bool *not_sent, char *err)
+{
+    struct curl_transport *ct = t;
+
+    if (!set_url(ct, path, not_sent, err))
+        return KC_E_INVALID_ARG;
+    curl_easy_setopt(ct->h, CURLOPT_POST, 1L);
+    curl_easy_setopt(ct->h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(ct->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    return curl_perform(ct, status, ctype, out, out_len, not_sent, err);
+}
+
+static kc_rc curl_get(void *t, const char *path, long *status, char *ctype, char **out,
+                      size_t *out_len, bool *not_sent, char *err)
+{
+    struct curl_transport *ct = t;
+
+    if (!set_url(ct, path, not_sent, err))
+        return KC_E_INVALID_ARG;
+    curl_easy_setopt(ct->h, CURLOPT_HTTPGET, 1L);
+    return curl_perform(ct, status, ctype, out, out_len, not_sent, err);
+}
+
 static void curl_free_t(void *t)
 {
     struct curl_transport *ct = t;
@@ -174,6 +203,7 @@ static void curl_free_t(void *t)
 static const struct kc_transport_ops curl_ops = {
     .name = "curl",
     .post = curl_post,
+    .get = curl_get,
     .free = curl_free_t,
 };
 
@@ -300,6 +330,16 @@ kc_rc kc_client_new_transport(const struct kc_config *cfg, const struct kc_trans
                           &c->signing_len, why, sizeof(why));
     if (rc != KC_OK)
         goto fail;
+    if (cfg->csca_dir && cfg->csca_dir[0]) {
+        /* Loaded once: every ID card is checked against the same store. */
+        cl_rc crc = cl_emrtd_trust_load(cfg->csca_dir, &c->csca);
+
+        if (crc != CL_OK) {
+            rc = KC_E_CONFIG;
+            snprintf(why, sizeof(why), "%s: not a CSCA store: %s", cfg->csca_dir, cl_strerror(crc));
+            goto fail;
+        }
+    }
     if (!cfg->journal_path) {
         rc = KC_E_CONFIG;
         hm_strlcpy(why, "no journal file", sizeof(why));
@@ -340,6 +380,7 @@ void kc_client_free(kc_client *c)
     if (c->ops && c->ops->free)
         c->ops->free(c->t);
     kc_journal_close(c->journal);
+    cl_emrtd_trust_free(c->csca);
     free(c);
 }
 
@@ -353,7 +394,12 @@ static kc_rc read_error(kc_client *c, const char *body, size_t len)
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *zh = json_string_value(json_object_get(e, "message"));
     const char *en = json_string_value(json_object_get(e, "message_en"));
-    const char *detail = json_string_value(json_object_get(e, "detail"));
+    json_t *dj = json_object_get(e, "detail");
+    char *dumped = dj && !json_is_string(dj) && !json_is_null(dj)
+                       ? json_dumps(dj, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+                       : NULL;
+    /* A detail that is not text ({"opens_at":...}) is kept as compact JSON. */
+    const char *detail = dumped ? dumped : json_string_value(dj);
     kc_rc rc = KC_E_REFUSED;
 
     if (!code) {
@@ -365,6 +411,7 @@ static kc_rc read_error(kc_client *c, const char *body, size_t len)
         hm_strlcpy(c->err.message_en, en ? en : "", sizeof(c->err.message_en));
         hm_strlcpy(c->err.detail, detail ? detail : "", sizeof(c->err.detail));
     }
+    free(dumped);
     json_decref(j);
     return rc;
 }
@@ -384,8 +431,9 @@ static void tamper(char *answer, size_t len)
         answer[i] = answer[i] == 'B' ? 'C' : 'B';
 }
 
-kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char *typ,
-                    bool idempotent, json_t **payload, char **token)
+/* One call: POST body, or GET when body is NULL; retried as idempotent allows. */
+static kc_rc call(kc_client *c, const char *path, const char *body, const char *typ,
+                  bool idempotent, json_t **payload, char **token)
 {
     unsigned pause = c->backoff_ms;
     kc_rc rc = KC_E_NETWORK;
@@ -400,8 +448,13 @@ kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char
         bool last = attempt >= c->retries;
 
         kc_err_reset(c);
-        rc = c->ops->post(c->t, path, body, strlen(body), &status, ctype, &answer, &answer_len,
-                          &not_sent, err);
+        if (body)
+            rc = c->ops->post(c->t, path, body, strlen(body), &status, ctype, &answer, &answer_len,
+                              &not_sent, err);
+        else if (c->ops->get)
+            rc = c->ops->get(c->t, path, &status, ctype, &answer, &answer_len, &not_sent, err);
+        else
+            return kc_err_set(c, KC_E_INVALID_ARG, "%s: this transport cannot GET", path);
         if (rc == KC_E_NETWORK) {
             kc_err_set(c, rc, "%s: %s", path, err);
             /* A call that changes something is repeated only when it surely did not arrive. */
@@ -446,6 +499,19 @@ kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char
         }
         return rc;
     }
+}
+
+kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char *typ,
+                    bool idempotent, json_t **payload, char **token)
+{
+    if (!body)
+        return KC_E_INVALID_ARG;
+    return call(c, path, body, typ, idempotent, payload, token);
+}
+
+kc_rc kc_get_token(kc_client *c, const char *path, const char *typ, json_t **payload, char **token)
+{
+    return call(c, path, NULL, typ, true, payload, token);
 }
 
 kc_rc kc_call(kc_client *c, const char *path, const char *body, const char *typ, bool idempotent,

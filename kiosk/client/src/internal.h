@@ -8,6 +8,8 @@
 
 #include "kc/client.h"
 
+#include "hm/buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #define KC_CERT_MAX 8192
 
 struct kc_journal;
+struct cl_emrtd_trust;
 
 struct kc_client {
     const struct kc_transport_ops *ops;
@@ -22,7 +25,8 @@ struct kc_client {
     char kiosk[64];
     uint8_t signing_der[KC_CERT_MAX];
     size_t signing_len;
-    char issuer_ca[1024]; /* "" when the card is not checked at the kiosk */
+    char issuer_ca[1024];        /* "" when the card is not checked at the kiosk */
+    struct cl_emrtd_trust *csca; /* NULL when an ID card is not checked at the kiosk */
     int retries;
     unsigned backoff_ms;
     bool drop_confirmation;
@@ -43,6 +47,8 @@ kc_rc kc_err_set(kc_client *c, kc_rc rc, const char *fmt, ...)
 /* kc_call that also hands out the verified token (malloc'd) when token is not NULL. */
 kc_rc kc_call_token(kc_client *c, const char *path, const char *body, const char *typ,
                     bool idempotent, json_t **payload, char **token);
+/* The same as a GET of path (always idempotent: retried). */
+kc_rc kc_get_token(kc_client *c, const char *path, const char *typ, json_t **payload, char **token);
 
 /*
  * Sends a journaled confirmation (body: with the live session, or the
@@ -79,8 +85,29 @@ kc_rc kc_statement_hash(const uint8_t *p, size_t n, char out[32]);
 /* Loads a PEM certificate file as DER. */
 kc_rc kc_load_cert_der(const char *path, uint8_t *der, size_t cap, size_t *len, char *why,
                        size_t why_cap);
+/* SHA-256 of n bytes. */
+kc_rc kc_sha256(const void *p, size_t n, uint8_t out[32]);
 /* Checks a receipt payload against the statement hash and payment it answers. */
 kc_rc kc_receipt_fill(json_t *payload, const char *token, const char *statement_hash,
                       const char *payment, struct kc_receipt *out, char *why, size_t why_cap);
+
+/* ---- appointments.c: the checks of each answer, also for the unit tests ---- */
+/*
+ * An id-session payload into out. When want is given (what the chip's citizen
+ * ID number says: its masked form, sex, birth and, unless "", province) the
+ * session must name the same.
+ */
+kc_rc kc_id_session_fill(json_t *payload, const struct kc_id_session *want,
+                         struct kc_id_session *out, char *why, size_t why_cap);
+kc_rc kc_offices_check(json_t *payload, char *why, size_t why_cap);
+kc_rc kc_availability_check(json_t *payload, const char *office, const char *service,
+                            const char *from, int days, char *why, size_t why_cap);
+kc_rc kc_mine_check(json_t *payload, char *why, size_t why_cap);
+/* A ticket payload into out (token: its JWS, copied). */
+kc_rc kc_ticket_fill(json_t *payload, const char *token, struct kc_ticket *out, char *why,
+                     size_t why_cap);
+/* The ID-session request body (sorted keys, compact) in a wiped-on-free buffer. */
+struct cl_emrtd_evidence;
+kc_rc kc_id_request(const char *nonce, const struct cl_emrtd_evidence *ev, struct hm_buf *out);
 
 #endif

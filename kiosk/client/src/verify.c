@@ -22,9 +22,19 @@ struct answer_rule {
 };
 
 static const struct answer_rule rules[] = {
-    { "huimin-nonce", "kiosk", true },  { "huimin-card-session", "kiosk", true },
-    { "huimin-status", "kiosk", true }, { "huimin-receipt", "k", false },
+    { "huimin-nonce", "kiosk", true },
+    { "huimin-card-session", "kiosk", true },
+    { "huimin-status", "kiosk", true },
+    { "huimin-receipt", "k", false },
     { "huimin-dispute", NULL, false },
+    /* Appointments (issue 8): only the ID session names its kiosk and expires. */
+    { "huimin-id-session", "kiosk", true },
+    { "huimin-offices", NULL, false },
+    { "huimin-availability", NULL, false },
+    { "huimin-ticket", NULL, false },
+    { "huimin-appointment", NULL, false },
+    { "huimin-appointments", NULL, false },
+    { "huimin-check-in", NULL, false },
 };
 
 static const struct answer_rule *rule_for(const char *typ)
@@ -128,6 +138,15 @@ out:
     json_decref(j);
     free(raw);
     return rc;
+}
+
+kc_rc kc_sha256(const void *p, size_t n, uint8_t out[32])
+{
+    unsigned int md_len = 0;
+
+    if (EVP_Digest(p, n, out, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
+        return KC_E_NO_MEMORY;
+    return KC_OK;
 }
 
 kc_rc kc_statement_hash(const uint8_t *p, size_t n, char out[32])

@@ -22,6 +22,11 @@
  *                            exactly once per payment
  *   POST /v1/disputes        a resident's dispute of a payment -> signed record, queued
  *                            for hall staff
+ *   POST /v1/id-sessions     an ID card's evidence over a nonce -> signed ID session
+ *   GET  /v1/offices         the marriage registries, signed
+ *   POST /v1/availability    free places by office, service and day, signed
+ *   POST /v1/appointments    a booking by the parties' ID sessions -> signed ticket
+ *   POST /v1/appointments/cancel, /reschedule, /mine; POST /v1/check-ins (appointments.c)
  * docs/API.md is the contract.
  */
 #ifndef HS_API_H
@@ -44,6 +49,10 @@ struct hs_api_deps {
     /* The clock (unix seconds); NULL: time(). */
     int64_t (*now)(void *ctx);
     void *now_ctx;
+    /* Tests only: POST /v1/test/id-sessions opens an ID session from a citizen ID number
+     * without a card (huimin-server sets it from HUIMIN_SERVER_TEST_ID_SESSIONS=1, with a
+     * warning); otherwise that path does not exist. */
+    bool test_id_sessions;
 };
 
 hs_rc hs_api_new(const struct hs_api_deps *deps, struct hs_api **out);

@@ -33,6 +33,15 @@ struct hs_audit_rec {
  */
 hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *seq);
 
+/*
+ * Takes the chain head's lock now, inside the caller's write transaction, as
+ * the append later would. A write function that locks other rows (a slot's
+ * places) calls it first, so every process takes its locks in one order
+ * (head first) and two batches on PostgreSQL never wait for each other in a
+ * circle (a deadlock costs a second before the server notices).
+ */
+hs_rc hs_audit_lock(struct hs_conn *c);
+
 /* Writes a signed checkpoint over the current head if checkpoint_every records
  * passed since the last one (or always when force). */
 hs_rc hs_audit_checkpoint(struct hs_store *st, struct hs_signer *s, int every, bool force,

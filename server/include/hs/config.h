@@ -8,6 +8,7 @@
 #define HS_CONFIG_H
 
 #include "hs/error.h"
+#include "hs/marriage.h"
 
 #include <stddef.h>
 
@@ -64,6 +65,12 @@ struct hs_config {
 
     /* [log] */
     char log_level[16]; /* "info" */
+
+    /* [marriage]: the appointment rules (hs/marriage.h), "key = value" lines read by
+     * hs_marriage_rules_set_line(); the defaults of hs_marriage_rules_defaults(). The
+     * server keeps one active appointment per person and service (a unique index), so
+     * max_active_bookings must stay 1. */
+    struct hs_marriage_rules marriage;
 };
 
 /* Defaults for everything (paths relative to dir as above). */

@@ -1,6 +1,8 @@
 /*
- * Imports of residents, programmes, entitlements and payments from CSV files
- * (server/src/api/import.c), as huimin-admin's import command runs them.
+ * Imports of residents, programmes, entitlements and payments, and of the
+ * marriage registries (offices, their closures and special dates, and the
+ * registry's marital records), from CSV files (server/src/api/import.c), as
+ * huimin-admin's import command runs them.
  *
  * A file is all or nothing. Every row is checked first (its fields, the keys
  * it adds, the rows it refers to in the database); when any row is bad,
@@ -24,7 +26,25 @@
  * Money is written in yuan with at most two decimals ("1150.00", "930") and
  * read exactly into integer fen; dates are YYYY-MM-DD, months YYYY-MM.
  *
- * Citizen ID numbers are stored, but every message shows them masked.
+ * Citizen ID numbers are stored (residents), but every message shows them
+ * masked. Marital records are the exception: they are keyed by the person
+ * key (hs/seal.h, hs_person_of()), and neither the number nor the spouse's
+ * is stored.
+ *
+ * offices: id,name,region,cross_province,services,hours,slot_minutes,capacity
+ *   region a mainland 6-digit code, cross_province yes or no, services names
+ *   of hs_marriage_service_parse() separated by ';', hours as
+ *   hs_marriage_hours_parse() reads them, slot_minutes 5..240, capacity
+ *   (bookings per slot) 1..999.
+ * office-days: office_id,date,kind,capacity,hours,opens_at,note
+ *   kind closed (capacity, hours and opens_at empty) or special (capacity
+ *   1..999, hours empty for the weekday's or "09:00-12:00,...", opens_at
+ *   empty for the usual window or "YYYY-MM-DD HH:MM" Beijing time before the
+ *   day ends); one row per office and date; the office must be imported.
+ * marriages: citizen_id,status,spouse_citizen_id,hukou_region,divorce_application_date
+ *   status single, married, divorced or widowed; the spouse's number for
+ *   married (only), hukou_region empty or 6 digits, the date of a pending
+ *   divorce application (married only, not in the future) or empty.
  */
 #ifndef HS_IMPORT_H
 #define HS_IMPORT_H
@@ -44,6 +64,9 @@ enum hs_import_kind {
     HS_IMPORT_RESIDENTS,
     HS_IMPORT_ENTITLEMENTS,
     HS_IMPORT_PAYMENTS,
+    HS_IMPORT_OFFICES,
+    HS_IMPORT_OFFICE_DAYS, /* "office-days" */
+    HS_IMPORT_MARRIAGES,
 };
 
 /* "residents" and so on; false for anything else. */
@@ -118,6 +141,8 @@ struct hs_import_opts {
     const char *actor; /* "admin:root" */
     int64_t now;       /* unix seconds, for created_at and the audit record */
     bool dry_run;      /* check and report, write nothing */
+    /* marriages: the person key (hs_person_key()), HS_PERSON_KEY_LEN bytes; NULL otherwise */
+    const uint8_t *person_key;
 };
 
 struct hs_import_msg {

@@ -210,6 +210,13 @@ hs_rc hs_marriage_rules_set(struct hs_marriage_rules *r, const char *key, const 
 hs_rc hs_marriage_rules_set_line(struct hs_marriage_rules *r, const char *line, size_t n, char *err,
                                  size_t err_cap);
 
+/*
+ * Writes rule i (0, 1, ... in the order of the struct) as the line
+ * hs_marriage_rules_set_line() reads back ("min_age_male = 22", no line
+ * break); false (out = "") past the last rule or when cap is too small.
+ */
+bool hs_marriage_rules_line(const struct hs_marriage_rules *r, size_t i, char *out, size_t cap);
+
 /* HS_OK when every field is within its range; HS_E_CONFIG naming the first that is not. */
 hs_rc hs_marriage_rules_check(const struct hs_marriage_rules *r, char *err, size_t err_cap);
 

@@ -95,4 +95,9 @@ hs_rc hs_nonce_consume_in(struct hs_conn *c, const char *nonce, const char *kios
  * after they expire, so a kiosk's journal can deliver a confirmation late. */
 hs_rc hs_nonce_purge(struct hs_store *st, int64_t now, int keep_s);
 
+/* ---- ID sessions (appointments) ----------------------------------------- */
+
+/* Deletes ID sessions (and with them the sealed ID numbers) that expired before now. */
+hs_rc hs_id_session_purge(struct hs_store *st, int64_t now);
+
 #endif

@@ -26,4 +26,20 @@ hs_rc hs_seal(const uint8_t key[HS_SEAL_KEY_LEN], const char *aad, const uint8_t
 hs_rc hs_unseal(const uint8_t key[HS_SEAL_KEY_LEN], const char *aad, const uint8_t *blob,
                 size_t blob_len, uint8_t **secret, size_t *len);
 
+/*
+ * The person key: who a citizen ID number belongs to, without keeping the
+ * number. k = HKDF-SHA-256(the seal key, no salt, info "huimin person key"),
+ * 32 bytes; a person is b64url(HMAC-SHA-256(k, the 18-character ID number,
+ * a check 'x' written 'X'))[0..22]. ID sessions, appointments and the
+ * marriage registry's records (huimin-admin import marriages) use it.
+ */
+#define HS_PERSON_KEY_LEN 32
+#define HS_PERSON_LEN     22 /* characters of a person, without the NUL */
+
+/* Derives the person key from the seal key. The caller wipes out after use. */
+hs_rc hs_person_key(const uint8_t seal_key[HS_SEAL_KEY_LEN], uint8_t out[HS_PERSON_KEY_LEN]);
+/* The person of a citizen ID number (n bytes) under the person key. */
+hs_rc hs_person_of(const uint8_t key[HS_PERSON_KEY_LEN], const char *id, size_t n,
+                   char out[HS_PERSON_LEN + 1]);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "hs/audit.h"
 #include "hs/jws.h"
+#include "hs/marriage.h"
 #include "hs/registry.h"
 
 #include "cl/piv.h"
@@ -16,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -106,7 +108,126 @@ static const struct api_err_text err_texts[ERR_COUNT] = {
                                 "staff." },
     [ERR_PIN_REQUIRED] = { "pin_required", 403, "确认领取需要输入卡片密码。",
                            "Confirming a payment needs the card's PIN." },
+    [ERR_ID_NOT_GENUINE] = { "id_not_genuine", 403, "身份证未通过真伪校验，请到窗口找工作人员。",
+                             "The ID card did not pass the authenticity checks; please see the "
+                             "staff at the counter." },
+    [ERR_ID_EXPIRED] = { "id_expired", 403, "身份证已过有效期，请持有效身份证办理或到窗口咨询。",
+                         "The ID card has expired; bring a valid ID card, or ask at the "
+                         "counter." },
+    [ERR_ID_UNREADABLE] = { "id_unreadable", 400, "身份证信息无法读取，请重新放好身份证再试。",
+                            "The ID card's data could not be read; place the card again and "
+                            "retry." },
+    [ERR_ID_SESSION_UNKNOWN] = { "id_session_unknown", 403, "身份核验记录无效，请重新读取身份证。",
+                                 "The ID check is not known; read the ID card again." },
+    [ERR_ID_SESSION_EXPIRED] = { "id_session_expired", 403, "身份核验已超时，请重新读取身份证。",
+                                 "The ID check has expired; read the ID card again." },
+    [ERR_ID_SESSION_KIOSK] = { "id_session_other_kiosk", 403,
+                               "这次身份核验不是在这台终端上，请重新读取身份证。",
+                               "The ID check was made at another kiosk; read the ID card "
+                               "again." },
+    [ERR_OFFICE_UNKNOWN] = { "office_unknown", 404, "没有这个婚姻登记处，请重新选择。",
+                             "There is no such registry; choose again." },
+    [ERR_APPT_UNKNOWN] = { "appointment_unknown", 404, "没有查到这个预约，请核对预约凭证。",
+                           "There is no such appointment; check the ticket." },
+    [ERR_NOT_YOUR_APPT] = { "not_your_appointment", 403,
+                            "这个预约不是您的，只有预约的当事人可以办理。",
+                            "This appointment is someone else's; only its parties may change "
+                            "it." },
+    [ERR_APPT_NOT_ACTIVE] = { "appointment_not_active", 409,
+                              "这个预约已经签到、改约或取消，不能再更改。",
+                              "This appointment has been checked in, rescheduled or cancelled; "
+                              "it cannot be changed." },
+    [ERR_SLOT_FULL] = { "slot_full", 409, "这个时段已经约满，请选择其他时段或日期。",
+                        "This time slot is full; choose another slot or day." },
+    [ERR_NOT_TODAY] = { "not_today", 409, "这个预约不是今天的，请在预约当天来签到。",
+                        "This appointment is not today; check in on its day." },
+    [ERR_OTHER_OFFICE] = { "other_office", 409,
+                           "这个预约是在另一个婚姻登记处，请到预约的登记处签到。",
+                           "This appointment is at another registry; check in there." },
+    [ERR_TICKET_INVALID] = { "ticket_invalid", 400, "预约凭证无法验证，请重新出示或找工作人员。",
+                             "The ticket does not verify; show it again or see the staff." },
+    [ERR_M_SAME_PERSON] = { "same_person", 400, "双方不能是同一个人，请双方各自读取身份证。",
+                            "Both parties cannot be the same person; each party reads their own "
+                            "ID card." },
+    [ERR_M_NOT_MAINLAND] = { "not_mainland_resident", 409,
+                             "终端只办理内地居民的预约，请到窗口办理。",
+                             "The kiosk books for mainland residents only; please go to the "
+                             "counter." },
+    [ERR_M_NOT_MAN_AND_WOMAN] = { "not_man_and_woman", 409, "结婚登记须为一男一女，请到窗口咨询。",
+                                  "A marriage is registered for one man and one woman; ask at "
+                                  "the counter." },
+    [ERR_M_ALREADY_MARRIED] = { "already_married", 409,
+                                "登记记录显示一方已有配偶，不能预约结婚登记，请到窗口咨询。",
+                                "The registry shows a party as married; marriage cannot be "
+                                "booked. Ask at the counter." },
+    [ERR_M_NOT_MARRIED_TO_EACH] = { "not_married_to_each_other", 409,
+                                    "登记记录显示双方不是夫妻，请到窗口咨询。",
+                                    "The registry does not show the two of you married to each "
+                                    "other; ask at the counter." },
+    [ERR_M_APPLICATION_PENDING] = { "application_pending", 409,
+                                    "已有离婚登记申请在冷静期内，无需再次申请。",
+                                    "A divorce application is pending already; there is no "
+                                    "need to apply again." },
+    [ERR_M_NO_APPLICATION] = { "no_divorce_application", 409,
+                               "没有查到离婚登记申请，请先预约离婚登记申请。",
+                               "There is no divorce application on record; book the "
+                               "application first." },
+    [ERR_M_NOTHING_TO_REISSUE] = { "nothing_to_reissue", 409,
+                                   "登记记录显示您没有婚姻登记，无需补领。",
+                                   "The registry shows no marriage of yours; there is nothing "
+                                   "to re-issue." },
+    [ERR_M_NO_SHOW_BAN] = { "no_show_ban", 409, "多次预约未到，暂时不能预约，请到窗口办理。",
+                            "Too many missed appointments; booking is barred for a while. "
+                            "Please go to the counter." },
+    [ERR_M_ACTIVE_BOOKING] = { "active_booking_exists", 409, "已有一个有效预约，请先取消或改约。",
+                               "There is an active appointment already; cancel or reschedule "
+                               "it first." },
+    [ERR_M_SERVICE_NOT_OFFERED] = { "service_not_offered", 409,
+                                    "这个登记处不办理这项业务，请选择其他登记处。",
+                                    "This registry does not offer that service; choose another "
+                                    "one." },
+    [ERR_M_NOT_COMPETENT] = { "office_not_competent", 403,
+                              "这个登记处不受理双方户籍所在省份的登记，请选择户籍地登记处。",
+                              "This registry does not serve your provinces of household "
+                              "registration; choose a registry there." },
+    [ERR_M_IN_THE_PAST] = { "in_the_past", 409, "这个时段已经开始或过去，请选择以后的时段。",
+                            "This slot has begun or passed; choose a later one." },
+    [ERR_M_TOO_FAR_AHEAD] = { "too_far_ahead", 409, "这一天还不能预约，请在开放预约后再来。",
+                              "That day cannot be booked yet; come back when booking opens." },
+    [ERR_M_BOOKING_NOT_OPEN] = { "booking_not_open", 409,
+                                 "这一天的预约尚未开放，请在开放时间后再预约。",
+                                 "Booking for that day has not opened yet; book after it "
+                                 "opens." },
+    [ERR_M_OFFICE_CLOSED] = { "office_closed", 409, "登记处这一天不办公，请选择其他日期。",
+                              "The registry is closed that day; choose another day." },
+    [ERR_M_NO_SUCH_SLOT] = { "no_such_slot", 400, "没有这个时段，请从可预约时段中选择。",
+                             "There is no such slot; choose one of the slots offered." },
+    [ERR_M_UNDER_AGE] = { "under_age", 409, "未达到法定婚龄，不能预约结婚登记。",
+                          "Under the legal age for marriage; marriage cannot be booked." },
+    [ERR_M_COOLING_OFF] = { "cooling_off_not_over", 409,
+                            "离婚冷静期尚未结束，请在冷静期满后预约确认。",
+                            "The cooling-off period is not over; book the confirmation after "
+                            "it ends." },
+    [ERR_M_WINDOW_PASSED] = { "confirm_window_passed", 409,
+                              "确认期限已过，离婚申请视为撤回，请重新申请。",
+                              "The time to confirm has passed and the application counts as "
+                              "withdrawn; apply again." },
+    [ERR_M_CANCEL_TOO_LATE] = { "cancel_too_late", 409,
+                                "离预约时间太近，已不能取消，请到窗口办理。",
+                                "It is too close to the appointment to cancel; see the "
+                                "counter." },
 };
+
+static_assert(ERR_M_CANCEL_TOO_LATE - ERR_M_SAME_PERSON ==
+                  HS_MARRIAGE_CANCEL_TOO_LATE - HS_MARRIAGE_SAME_PERSON,
+              "ERR_M_* follow enum hs_marriage_refusal");
+
+enum api_err hs_api_err_of_refusal(int refusal)
+{
+    if (refusal < HS_MARRIAGE_SAME_PERSON || refusal > HS_MARRIAGE_CANCEL_TOO_LATE)
+        return ERR_INTERNAL;
+    return (enum api_err)(ERR_M_SAME_PERSON + (refusal - HS_MARRIAGE_SAME_PERSON));
+}
 
 const char *hs_api_err_code(enum api_err e)
 {
@@ -123,9 +244,28 @@ int hs_api_err_status(enum api_err e)
 #define KIOSK_CACHE_MS 2000 /* a revocation reaches a running server within this */
 
 static const char *const route_names[R_COUNT] = {
-    "health",        "metrics",     "signing_cert", "jwks",       "nonces",
-    "card_sessions", "revocations", "staff_calls",  "staff_call", "status",
-    "confirmations", "disputes",    "other",
+    "health",
+    "metrics",
+    "signing_cert",
+    "jwks",
+    "nonces",
+    "card_sessions",
+    "revocations",
+    "staff_calls",
+    "staff_call",
+    "status",
+    "confirmations",
+    "disputes",
+    "id_sessions",
+    "test_id_sessions",
+    "offices",
+    "availability",
+    "appointments",
+    "appointment_cancel",
+    "appointment_reschedule",
+    "appointments_mine",
+    "check_ins",
+    "other",
 };
 
 int64_t hs_api_now(const struct hs_api *api)
@@ -149,6 +289,7 @@ hs_rc hs_api_new(const struct hs_api_deps *deps, struct hs_api **out)
         hs_api_free(api);
         return rc;
     }
+    hs_api_appt_init(api);
     *out = api;
     return HS_OK;
 }
@@ -158,6 +299,7 @@ void hs_api_free(struct hs_api *api)
     if (!api)
         return;
     free(api->jwks);
+    hs_api_appt_cleanup(api);
     pthread_mutex_destroy(&api->lock);
     hs_certcache_cleanup(&api->certs);
     free(api);
@@ -174,10 +316,16 @@ void hs_api_set_http(struct hs_api *api, struct hs_http *http)
 void hs_api_reply_error(struct hs_api *api, struct hs_http_response *res, enum api_err e,
                         const char *detail)
 {
+    hs_api_reply_error_msg(api, res, e, NULL, NULL, detail);
+}
+
+void hs_api_reply_error_msg(struct hs_api *api, struct hs_http_response *res, enum api_err e,
+                            const char *zh, const char *en, const char *detail)
+{
     const struct api_err_text *t = &err_texts[e];
     atomic_fetch_add(&api->errors[e], 1);
-    json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", t->code, "message", t->zh,
-                          "message_en", t->en);
+    json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", t->code, "message",
+                          zh && zh[0] ? zh : t->zh, "message_en", en && en[0] ? en : t->en);
     if (j && detail && detail[0])
         json_object_set_new(json_object_get(j, "error"), "detail", json_string(detail));
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -856,6 +1004,24 @@ static enum hs_api_route route_of(const char *path)
         return R_CONFIRMATIONS;
     if (strcmp(path, "/v1/disputes") == 0)
         return R_DISPUTES;
+    if (strcmp(path, "/v1/id-sessions") == 0)
+        return R_ID_SESSIONS;
+    if (strcmp(path, "/v1/test/id-sessions") == 0)
+        return R_TEST_ID_SESSIONS;
+    if (strcmp(path, "/v1/offices") == 0)
+        return R_OFFICES;
+    if (strcmp(path, "/v1/availability") == 0)
+        return R_AVAILABILITY;
+    if (strcmp(path, "/v1/appointments") == 0)
+        return R_APPOINTMENTS;
+    if (strcmp(path, "/v1/appointments/cancel") == 0)
+        return R_APPT_CANCEL;
+    if (strcmp(path, "/v1/appointments/reschedule") == 0)
+        return R_APPT_RESCHEDULE;
+    if (strcmp(path, "/v1/appointments/mine") == 0)
+        return R_APPT_MINE;
+    if (strcmp(path, "/v1/check-ins") == 0)
+        return R_CHECK_INS;
     if (strncmp(path, staff_prefix, sp) == 0 && path[sp] && strlen(path + sp) < 64 &&
         !strchr(path + sp, '/'))
         return R_STAFF_CALL;
@@ -875,6 +1041,8 @@ bool hs_api_inline_ok(void *ctx, const struct hs_http_request *req)
     case R_SIGNING_CERT:
     case R_JWKS:
     case R_HEALTH:
+    case R_OFFICES:
+    case R_AVAILABILITY:
     case R_OTHER:
         return true;
     default:
@@ -890,12 +1058,14 @@ void hs_api_handle(void *ctx, const struct hs_http_request *req, struct hs_http_
     enum hs_api_route route = route_of(path);
     atomic_fetch_add(&api->routes[route], 1);
 
-    if (route == R_OTHER) {
+    /* The test hook's path exists only when the server was started with it. */
+    if (route == R_OTHER || (route == R_TEST_ID_SESSIONS && !api->d.test_id_sessions)) {
         hs_api_reply_error(api, res, ERR_NOT_FOUND, NULL);
         return;
     }
-    bool post = route == R_NONCES || route == R_CARD_SESSIONS || route == R_STAFF_CALLS ||
-                route == R_STATUS || route == R_CONFIRMATIONS || route == R_DISPUTES;
+    bool post = route != R_HEALTH && route != R_METRICS && route != R_SIGNING_CERT &&
+                route != R_JWKS && route != R_REVOCATIONS && route != R_STAFF_CALL &&
+                route != R_OFFICES;
     if (post ? !is_method(req, "POST") : !(is_method(req, "GET") || is_method(req, "HEAD"))) {
         hs_api_reply_error(api, res, ERR_METHOD, post ? "use POST" : "use GET");
         if (res->nheaders < HS_HTTP_MAX_EXTRA_HEADERS) {
@@ -967,6 +1137,33 @@ static void dispatch(struct hs_api *api, enum hs_api_route route, const struct h
         break;
     case R_DISPUTES:
         hs_api_h_disputes(api, req, res, &k);
+        break;
+    case R_ID_SESSIONS:
+        hs_api_h_id_sessions(api, req, res, &k);
+        break;
+    case R_TEST_ID_SESSIONS:
+        hs_api_h_test_id_sessions(api, req, res, &k);
+        break;
+    case R_OFFICES:
+        hs_api_h_offices(api, req, res, &k);
+        break;
+    case R_AVAILABILITY:
+        hs_api_h_availability(api, req, res, &k);
+        break;
+    case R_APPOINTMENTS:
+        hs_api_h_appointments(api, req, res, &k);
+        break;
+    case R_APPT_CANCEL:
+        hs_api_h_appt_cancel(api, req, res, &k);
+        break;
+    case R_APPT_RESCHEDULE:
+        hs_api_h_appt_reschedule(api, req, res, &k);
+        break;
+    case R_APPT_MINE:
+        hs_api_h_appt_mine(api, req, res, &k);
+        break;
+    case R_CHECK_INS:
+        hs_api_h_check_ins(api, req, res, &k);
         break;
     default:
         hs_api_reply_error(api, res, ERR_NOT_FOUND, NULL);

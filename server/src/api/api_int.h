@@ -1,5 +1,5 @@
 /*
- * What the /v1 handler files share (server/src/api/api.c and benefits.c):
+ * What the /v1 handler files share (server/src/api/api.c, benefits.c and appointments.c):
  * the api object, the error codes a kiosk can see, the reply helpers and the
  * JSON helpers. Internal to hs_api: nothing outside server/src/api includes it.
  */
@@ -10,6 +10,10 @@
 #include "hs/registry.h"
 
 #include "certcache.h"
+
+#include "hs/seal.h"
+
+#include "cl/emrtd_auth.h"
 
 #include <jansson.h>
 
@@ -58,6 +62,44 @@ enum api_err {
     ERR_STATEMENT_INVALID,
     ERR_SIGNATURE_INVALID,
     ERR_PIN_REQUIRED,
+    /* Marriage-registration appointments (issue 8). */
+    ERR_ID_NOT_GENUINE,
+    ERR_ID_EXPIRED,
+    ERR_ID_UNREADABLE,
+    ERR_ID_SESSION_UNKNOWN,
+    ERR_ID_SESSION_EXPIRED,
+    ERR_ID_SESSION_KIOSK,
+    ERR_OFFICE_UNKNOWN,
+    ERR_APPT_UNKNOWN,
+    ERR_NOT_YOUR_APPT,
+    ERR_APPT_NOT_ACTIVE,
+    ERR_SLOT_FULL,
+    ERR_NOT_TODAY,
+    ERR_OTHER_OFFICE,
+    ERR_TICKET_INVALID,
+    /* The refusals of hs_marriage_check(), in the order of enum hs_marriage_refusal from
+     * HS_MARRIAGE_SAME_PERSON on (hs_api_err_of_refusal()). */
+    ERR_M_SAME_PERSON,
+    ERR_M_NOT_MAINLAND,
+    ERR_M_NOT_MAN_AND_WOMAN,
+    ERR_M_ALREADY_MARRIED,
+    ERR_M_NOT_MARRIED_TO_EACH,
+    ERR_M_APPLICATION_PENDING,
+    ERR_M_NO_APPLICATION,
+    ERR_M_NOTHING_TO_REISSUE,
+    ERR_M_NO_SHOW_BAN,
+    ERR_M_ACTIVE_BOOKING,
+    ERR_M_SERVICE_NOT_OFFERED,
+    ERR_M_NOT_COMPETENT,
+    ERR_M_IN_THE_PAST,
+    ERR_M_TOO_FAR_AHEAD,
+    ERR_M_BOOKING_NOT_OPEN,
+    ERR_M_OFFICE_CLOSED,
+    ERR_M_NO_SUCH_SLOT,
+    ERR_M_UNDER_AGE,
+    ERR_M_COOLING_OFF,
+    ERR_M_WINDOW_PASSED,
+    ERR_M_CANCEL_TOO_LATE,
     ERR_COUNT
 };
 
@@ -65,6 +107,9 @@ enum api_err {
 const char *hs_api_err_code(enum api_err e);
 /* The HTTP status of an error. */
 int hs_api_err_status(enum api_err e);
+/* The error of a refusal of hs_marriage_check() (ERR_INTERNAL for HS_MARRIAGE_OK or out of
+ * range). */
+enum api_err hs_api_err_of_refusal(int refusal);
 
 /* ---- the api object ------------------------------------------------------ */
 
@@ -90,6 +135,15 @@ enum hs_api_route {
     R_STATUS,
     R_CONFIRMATIONS,
     R_DISPUTES,
+    R_ID_SESSIONS,
+    R_TEST_ID_SESSIONS,
+    R_OFFICES,
+    R_AVAILABILITY,
+    R_APPOINTMENTS,
+    R_APPT_CANCEL,
+    R_APPT_RESCHEDULE,
+    R_APPT_MINE,
+    R_CHECK_INS,
     R_OTHER,
     R_COUNT
 };
@@ -103,6 +157,12 @@ struct hs_api {
     struct hs_api_kiosk_slot cache[HS_API_KIOSK_CACHE_SLOTS];
     atomic_uint_fast64_t routes[R_COUNT];
     atomic_uint_fast64_t errors[ERR_COUNT];
+    /* ID cards (appointments.c): the CSCA trust store, loaded once at start (NULL when
+     * csca_dir is empty or does not load), and the keys derived from the seal key. */
+    cl_emrtd_trust *csca;
+    bool have_seal;
+    uint8_t seal_key[HS_SEAL_KEY_LEN];
+    uint8_t person_key[HS_PERSON_KEY_LEN];
 };
 
 /* The admitted kiosk of a request (enrolled and active). */
@@ -122,6 +182,10 @@ int64_t hs_api_now(const struct hs_api *api);
 /* A JSON error answer; detail (may be NULL or "") goes to error.detail. */
 void hs_api_reply_error(struct hs_api *api, struct hs_http_response *res, enum api_err e,
                         const char *detail);
+/* The same with messages of the caller's (a verdict's, which say more: dates, the party);
+ * NULL or "" takes the table's. */
+void hs_api_reply_error_msg(struct hs_api *api, struct hs_http_response *res, enum api_err e,
+                            const char *zh, const char *en, const char *detail);
 /* Signs payload (stealing the reference; NULL gives 500) and sends it as application/jose. */
 void hs_api_reply_signed(struct hs_api *api, struct hs_http_response *res, int status,
                          const char *typ, json_t *payload);
@@ -158,5 +222,31 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
                             struct hs_http_response *res, const struct hs_api_kiosk *k);
 void hs_api_h_disputes(struct hs_api *api, const struct hs_http_request *req,
                        struct hs_http_response *res, const struct hs_api_kiosk *k);
+
+/* ---- marriage-registration appointments (appointments.c) ----------------- */
+
+/* Loads the CSCA trust store and the seal key (warnings when they are not there: ID-card
+ * requests are then refused, the rest of the API works); undone by hs_api_appt_cleanup(). */
+void hs_api_appt_init(struct hs_api *api);
+void hs_api_appt_cleanup(struct hs_api *api);
+
+void hs_api_h_id_sessions(struct hs_api *api, const struct hs_http_request *req,
+                          struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_test_id_sessions(struct hs_api *api, const struct hs_http_request *req,
+                               struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_offices(struct hs_api *api, const struct hs_http_request *req,
+                      struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_availability(struct hs_api *api, const struct hs_http_request *req,
+                           struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_appointments(struct hs_api *api, const struct hs_http_request *req,
+                           struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_appt_cancel(struct hs_api *api, const struct hs_http_request *req,
+                          struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_appt_reschedule(struct hs_api *api, const struct hs_http_request *req,
+                              struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_appt_mine(struct hs_api *api, const struct hs_http_request *req,
+                        struct hs_http_response *res, const struct hs_api_kiosk *k);
+void hs_api_h_check_ins(struct hs_api *api, const struct hs_http_request *req,
+                        struct hs_http_response *res, const struct hs_api_kiosk *k);
 
 #endif

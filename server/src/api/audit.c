@@ -62,6 +62,13 @@ out:
     return rc;
 }
 
+hs_rc hs_audit_lock(struct hs_conn *c)
+{
+    if (!c)
+        return HS_E_INVALID_ARG;
+    return hs_exec(c, "UPDATE audit_head SET seq = seq WHERE id = 1", NULL, 0, NULL);
+}
+
 hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *seq)
 {
     if (!c || !r || !r->actor || !r->action || !r->subject)

@@ -1,8 +1,11 @@
-/* Imports residents, programmes, entitlements and payments from CSV: every row checked first,
- * then a good file written whole in one audited transaction, so nothing is ever half-imported. */
+/* Imports residents, programmes, entitlements, payments, marriage registries and marital
+ * records from CSV: every row checked first, then a good file written whole in one audited
+ * transaction, so nothing is ever half-imported. */
 #include "hs/import.h"
 
 #include "hs/audit.h"
+#include "hs/marriage.h"
+#include "hs/seal.h"
 
 #include "cl/lds.h"
 #include "hm/log.h"
@@ -191,12 +194,19 @@ struct kind_spec {
     const char *table; /* what a row is, in messages: "resident" */
     const char *cols[MAX_COLS];
     size_t ncols;
+    int key_col;          /* the column that must be new; the resident kind has three */
+    const char *key_name; /* in messages */
 };
 
 enum { P_CODE, P_NAME, P_CATEGORY, P_FORM, P_PERIOD, P_STANDARD, P_TIER, P_REGION, P_SOURCE };
 enum { R_ID, R_CITIZEN, R_NAME, R_WELFARE, R_BIRTH, R_REGION, R_FLAGS, R_PHONE };
 enum { E_ID, E_RESIDENT, E_PROGRAMME, E_AMOUNT, E_PERIOD, E_START, E_END, E_STATUS, E_REASON };
 enum { Y_ID, Y_ENT, Y_PERIOD, Y_AMOUNT, Y_CHANNEL, Y_ACCOUNT, Y_PAID, Y_STATUS };
+enum { O_ID, O_NAME, O_REGION, O_CROSS, O_SERVICES, O_HOURS, O_SLOT, O_CAPACITY };
+/* OD_KEY is not a column of the file: "office|date", the row's key. */
+enum { OD_OFFICE, OD_DATE, OD_KIND, OD_CAPACITY, OD_HOURS, OD_OPENS, OD_NOTE, OD_KEY };
+/* M_PERSON and M_SPOUSE are not columns of the file: the person keys of the numbers. */
+enum { M_CITIZEN, M_STATUS, M_SPOUSE_ID, M_HUKOU, M_APPLIED, M_PERSON, M_SPOUSE };
 
 static const struct kind_spec kinds[] = {
     { HS_IMPORT_PROGRAMMES,
@@ -204,23 +214,52 @@ static const struct kind_spec kinds[] = {
       "programme",
       { "code", "name", "category", "form", "period", "standard", "care_tier", "region_code",
         "source" },
-      9 },
+      9,
+      P_CODE,
+      "code" },
     { HS_IMPORT_RESIDENTS,
       "residents",
       "resident",
       { "id", "citizen_id", "name", "welfare_no", "birth_date", "region_code", "flags", "phone" },
-      8 },
+      8,
+      R_ID,
+      "id" },
     { HS_IMPORT_ENTITLEMENTS,
       "entitlements",
       "entitlement",
       { "id", "resident_id", "programme", "amount", "period", "start_date", "end_date", "status",
         "reason" },
-      9 },
+      9,
+      E_ID,
+      "id" },
     { HS_IMPORT_PAYMENTS,
       "payments",
       "payment",
       { "id", "entitlement_id", "period", "amount", "channel", "account", "paid_date", "status" },
-      8 },
+      8,
+      Y_ID,
+      "id" },
+    { HS_IMPORT_OFFICES,
+      "offices",
+      "office",
+      { "id", "name", "region", "cross_province", "services", "hours", "slot_minutes", "capacity" },
+      8,
+      O_ID,
+      "id" },
+    { HS_IMPORT_OFFICE_DAYS,
+      "office-days",
+      "office day",
+      { "office_id", "date", "kind", "capacity", "hours", "opens_at", "note" },
+      7,
+      OD_KEY,
+      "office and date" },
+    { HS_IMPORT_MARRIAGES,
+      "marriages",
+      "marital record",
+      { "citizen_id", "status", "spouse_citizen_id", "hukou_region", "divorce_application_date" },
+      5,
+      M_PERSON,
+      "citizen ID" },
 };
 
 static const struct kind_spec *spec_of(enum hs_import_kind k)
@@ -332,7 +371,10 @@ struct row {
     char *f[MAX_COLS]; /* in the kind's column order; NULL only in a bad row */
     int64_t fen;       /* amount or standard */
     bool fen_null;     /* programmes: no standard */
-    int64_t num;       /* residents: flags; entitlements, payments: status */
+    int64_t num;       /* residents: flags; entitlements, payments, marriages: status;
+                        * offices: slot_minutes; office days: capacity */
+    int64_t num2;      /* offices: capacity; office days: opens_at (unix seconds, 0: none) */
+    unsigned bits;     /* offices: the services (HS_MARRIAGE_SVC_BIT) */
     char account[24];  /* payments: the account as stored, masked */
 };
 
@@ -920,6 +962,252 @@ static void check_payment(struct imp *im, struct row *r)
         row_err(im, r, "status %s needs a paid_date", F(r, Y_STATUS));
 }
 
+/* ---- marriage registries and marital records ---------------------------------- */
+
+static const struct word yes_no[] = { { "yes", 1 }, { "no", 0 }, { NULL, 0 } };
+static const struct word day_kinds[] = { { "closed", 1 }, { "special", 2 }, { NULL, 0 } };
+static const struct word marital[] = {
+    { "single", HS_MARRIAGE_SINGLE },
+    { "married", HS_MARRIAGE_MARRIED },
+    { "divorced", HS_MARRIAGE_DIVORCED },
+    { "widowed", HS_MARRIAGE_WIDOWED },
+    { NULL, 0 },
+};
+
+/* A whole number lo..hi written as plain digits; false with a row error. */
+static bool check_number(struct imp *im, struct row *r, int col, long lo, long hi, int64_t *out)
+{
+    long v;
+
+    if (hm_parse_long(F(r, col), lo, hi, &v) && F(r, col)[0] != '+' && F(r, col)[0] != '-' &&
+        F(r, col)[0] != ' ') {
+        *out = v;
+        return true;
+    }
+    row_err(im, r, "%s '%.40s' is not a whole number from %ld to %ld", im->sp->cols[col], F(r, col),
+            lo, hi);
+    return false;
+}
+
+/* A copy of s into the row's hidden column col (freed with the row). */
+static void set_hidden(struct imp *im, struct row *r, int col, const char *s)
+{
+    free(r->f[col]);
+    r->f[col] = strdup(s);
+    if (!r->f[col])
+        im->rc = HS_E_NO_MEMORY;
+}
+
+static void check_office(struct imp *im, struct row *r)
+{
+    struct hs_marriage_office o;
+    char err[256];
+    int v = 0;
+
+    hs_marriage_office_init(&o);
+    const char *id = F(r, O_ID);
+    if (!key_ok(id) || strlen(id) >= HS_MARRIAGE_ID_MAX)
+        row_err(im, r, "id '%.40s' is not 1-31 letters, digits, '-', '_' or '.'", id);
+    else
+        hm_strlcpy(o.id, id, sizeof(o.id));
+    if (!F(r, O_NAME)[0] || strlen(F(r, O_NAME)) >= HS_MARRIAGE_NAME_MAX)
+        row_err(im, r, "name must be 1 to %d bytes", HS_MARRIAGE_NAME_MAX - 1);
+    else
+        hm_strlcpy(o.name, F(r, O_NAME), sizeof(o.name));
+    const char *reg = F(r, O_REGION);
+    if (strlen(reg) != 6 || !digits_at(reg, 6))
+        row_err(im, r, "region '%.40s' is not a 6-digit region code", reg);
+    else
+        o.region = (int32_t)strtol(reg, NULL, 10);
+    check_word(im, r, O_CROSS, yes_no, &v);
+    o.cross_province = v == 1;
+
+    /* services: names separated by ';', spaces around them ignored */
+    char buf[HS_IMPORT_MAX_FIELD + 1];
+    hm_strlcpy(buf, F(r, O_SERVICES), sizeof(buf));
+    o.services = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok;
+         tok = strtok_r(NULL, ";", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        enum hs_marriage_service sv;
+        if (!len)
+            continue;
+        if (!hs_marriage_service_parse(tok, len, &sv)) {
+            row_err(im, r,
+                    "service '%.40s' is not marriage, divorce_application, "
+                    "divorce_confirmation or reissue",
+                    tok);
+            continue;
+        }
+        o.services |= HS_MARRIAGE_SVC_BIT(sv);
+    }
+    if (!o.services)
+        row_err(im, r, "services is empty: name at least one, separated by ';'");
+    r->bits = o.services;
+    const char *h = F(r, O_HOURS);
+    if (hs_marriage_hours_parse(h, strlen(h), &o.hours, err, sizeof(err)) != HS_OK)
+        row_err(im, r, "hours: %s", err);
+    int64_t slot = 0, cap = 0;
+    if (check_number(im, r, O_SLOT, HS_MARRIAGE_SLOT_MIN, HS_MARRIAGE_SLOT_MAX, &slot))
+        o.slot_minutes = (uint16_t)slot;
+    if (check_number(im, r, O_CAPACITY, 1, HS_MARRIAGE_MAX_CAPACITY, &cap))
+        o.capacity = (uint16_t)cap;
+    r->num = slot;
+    r->num2 = cap;
+    if (!r->bad && hs_marriage_office_check(&o, err, sizeof(err)) != HS_OK)
+        row_err(im, r, "%s", err);
+}
+
+/* "YYYY-MM-DD HH:MM" (Beijing time) into unix seconds; false for anything else. */
+static bool parse_local_time(const char *s, int64_t *unix_s)
+{
+    int32_t day;
+    size_t n = strlen(s);
+
+    if (n != 16 || s[10] != ' ' || s[13] != ':' || !hs_marriage_day_parse(s, 10, &day) ||
+        !digits_at(s + 11, 2) || !digits_at(s + 14, 2))
+        return false;
+    int hh = num_at(s + 11, 2), mm = num_at(s + 14, 2);
+    if (hh > 23 || mm > 59)
+        return false;
+    int64_t local = hs_marriage_local_at(day, hh * 60 + mm);
+    if (local < 0 && day >= 0)
+        return false;
+    *unix_s = local - HS_MARRIAGE_UTC_OFFSET;
+    return true;
+}
+
+static void check_office_day(struct imp *im, struct row *r)
+{
+    int kind = 0;
+    int32_t day = 0;
+    char err[256], key[64];
+
+    check_key(im, r, OD_OFFICE, "office_id");
+    const char *d = F(r, OD_DATE);
+    bool dated = hs_marriage_day_parse(d, strlen(d), &day);
+    if (!dated)
+        row_err(im, r, "date '%.40s' is not a date YYYY-MM-DD that exists", d);
+    check_word(im, r, OD_KIND, day_kinds, &kind);
+    snprintf(key, sizeof(key), "%.32s|%.10s", F(r, OD_OFFICE), d);
+    set_hidden(im, r, OD_KEY, key);
+    if (kind == 1) {
+        if (F(r, OD_CAPACITY)[0] || F(r, OD_HOURS)[0] || F(r, OD_OPENS)[0])
+            row_err(im, r, "a closed day has no capacity, hours or opens_at");
+        return;
+    }
+    if (kind != 2)
+        return;
+    struct hs_marriage_special sp = { .day = day };
+    int64_t cap = 0;
+    if (check_number(im, r, OD_CAPACITY, 1, HS_MARRIAGE_MAX_CAPACITY, &cap))
+        sp.capacity = (uint16_t)cap;
+    r->num = cap;
+    const char *h = F(r, OD_HOURS);
+    if (h[0] && hs_marriage_day_hours_parse(h, strlen(h), &sp.hours, err, sizeof(err)) != HS_OK)
+        row_err(im, r, "hours: %s", err);
+    const char *op = F(r, OD_OPENS);
+    r->num2 = 0;
+    if (op[0]) {
+        int64_t u;
+        if (!parse_local_time(op, &u)) {
+            row_err(im, r, "opens_at '%.40s' is not a time YYYY-MM-DD HH:MM (Beijing time)", op);
+        } else if (dated && u + HS_MARRIAGE_UTC_OFFSET >= hs_marriage_local_at(day, 1440)) {
+            row_err(im, r, "opens_at %s is not before the end of %s", op, d);
+        } else {
+            r->num2 = u;
+            sp.opens_at = u + HS_MARRIAGE_UTC_OFFSET;
+        }
+    }
+    if (!r->bad) {
+        /* The library's own checks of a special date, on an office that has nothing else. */
+        struct hs_marriage_office o;
+        hs_marriage_office_init(&o);
+        hm_strlcpy(o.id, "check", sizeof(o.id));
+        hm_strlcpy(o.name, "check", sizeof(o.name));
+        o.region = 110101;
+        if (hs_marriage_office_add_special(&o, &sp, err, sizeof(err)) != HS_OK)
+            row_err(im, r, "%s", err);
+    }
+}
+
+/* A citizen ID in column col: valid, with a capital X; false with a row error (masked). */
+static bool check_id_number(struct imp *im, struct row *r, int col)
+{
+    char *id = r->f[col];
+    size_t n = strlen(id);
+    char masked[64];
+    bool ascii = n <= 32;
+
+    for (size_t i = 0; ascii && i < n; i++)
+        ascii = id[i] > ' ' && id[i] < 0x7F;
+    if (!ascii) {
+        row_err(im, r, "%s is not 18 digits and letters (not shown)", im->sp->cols[col]);
+        return false;
+    }
+    if (n == 18 && id[17] == 'x')
+        id[17] = 'X';
+    hm_mask_id(id, masked, sizeof(masked));
+    cl_rc crc = cl_cn_id_check(id, n);
+    if (crc == CL_E_CHECK_DIGIT) {
+        row_err(im, r, "%s %s has a wrong check digit", im->sp->cols[col], masked);
+        return false;
+    }
+    if (crc != CL_OK) {
+        row_err(im, r, "%s %s is not 17 digits and a check character with a real birth date",
+                im->sp->cols[col], masked);
+        return false;
+    }
+    return true;
+}
+
+static void check_marriage(struct imp *im, struct row *r)
+{
+    int status = 0;
+    char person[HS_PERSON_LEN + 1];
+    bool id_ok = check_id_number(im, r, M_CITIZEN);
+
+    if (id_ok) {
+        if (hs_person_of(im->o->person_key, F(r, M_CITIZEN), strlen(F(r, M_CITIZEN)), person) !=
+            HS_OK) {
+            im->rc = HS_E_CRYPTO;
+            return;
+        }
+        set_hidden(im, r, M_PERSON, person);
+    }
+    check_word(im, r, M_STATUS, marital, &status);
+    r->num = status;
+    bool has_spouse = F(r, M_SPOUSE_ID)[0] != '\0';
+    if (status == HS_MARRIAGE_MARRIED && !has_spouse)
+        row_err(im, r, "status married needs spouse_citizen_id");
+    else if (status != HS_MARRIAGE_MARRIED && status != 0 && has_spouse)
+        row_err(im, r, "spouse_citizen_id is only for status married");
+    if (has_spouse && check_id_number(im, r, M_SPOUSE_ID)) {
+        if (id_ok && strcmp(F(r, M_SPOUSE_ID), F(r, M_CITIZEN)) == 0)
+            row_err(im, r, "spouse_citizen_id is the person's own number");
+        if (hs_person_of(im->o->person_key, F(r, M_SPOUSE_ID), strlen(F(r, M_SPOUSE_ID)), person) !=
+            HS_OK) {
+            im->rc = HS_E_CRYPTO;
+            return;
+        }
+        set_hidden(im, r, M_SPOUSE, person);
+    }
+    const char *hk = F(r, M_HUKOU);
+    if (hk[0] && (strlen(hk) != 6 || !digits_at(hk, 6)))
+        row_err(im, r, "hukou_region '%.40s' is not a 6-digit region code", hk);
+    int32_t applied;
+    if (check_date(im, r, M_APPLIED, false, &applied) && F(r, M_APPLIED)[0]) {
+        if (status != HS_MARRIAGE_MARRIED && status != 0)
+            row_err(im, r, "divorce_application_date is only for status married");
+        else if (applied > today(im->o->now))
+            row_err(im, r, "divorce_application_date %s is in the future", F(r, M_APPLIED));
+    }
+}
+
 /* ---- keys: twice in the file, or in the database already ---------------------- */
 
 struct seen {
@@ -955,6 +1243,7 @@ static void check_duplicates(struct imp *im)
 {
     size_t nkeys = im->sp->kind == HS_IMPORT_RESIDENTS ? 3 : 1, n = 0;
     static const int resident_cols[] = { R_ID, R_CITIZEN, R_WELFARE };
+    bool marriages = im->sp->kind == HS_IMPORT_MARRIAGES;
     struct seen *s = calloc(im->nrows * nkeys + 1, sizeof(*s));
 
     if (!s) {
@@ -963,7 +1252,7 @@ static void check_duplicates(struct imp *im)
     }
     for (size_t i = 0; i < im->nrows; i++) {
         for (size_t k = 0; k < nkeys; k++) {
-            const char *v = im->rows[i].f[nkeys == 3 ? resident_cols[k] : 0];
+            const char *v = im->rows[i].f[nkeys == 3 ? resident_cols[k] : im->sp->key_col];
             if (v && v[0])
                 s[n++] = (struct seen){ .ns = (int)k, .val = v, .row = i };
         }
@@ -976,11 +1265,14 @@ static void check_duplicates(struct imp *im)
         while (first > 0 && s[first - 1].ns == s[i].ns && strcmp(s[first - 1].val, s[i].val) == 0)
             first--;
         char shown[64];
-        show_key(s[i].ns, s[i].val, shown, sizeof(shown));
-        row_err(im, &im->rows[s[i].row], "%s %s is on line %zu already",
-                nkeys == 3 ? key_names[s[i].ns]
-                           : (im->sp->kind == HS_IMPORT_PROGRAMMES ? "code" : "id"),
-                shown, im->rows[s[first].row].line);
+        struct row *r = &im->rows[s[i].row];
+        if (marriages)
+            hm_mask_id(F(r, M_CITIZEN), shown, sizeof(shown)); /* not the person key */
+        else
+            show_key(nkeys == 3 ? s[i].ns : 0, s[i].val, shown, sizeof(shown));
+        row_err(im, r, "%s %s is on line %zu already",
+                nkeys == 3 ? key_names[s[i].ns] : im->sp->key_name, shown,
+                im->rows[s[first].row].line);
     }
     free(s);
 }
@@ -1025,6 +1317,43 @@ static const struct db_check checks_payments[] = {
     { Y_ID, false, "payment", "SELECT 1 FROM payments WHERE id = $1" },
     { Y_ENT, true, "entitlement", "SELECT 1 FROM entitlements WHERE id = $1" },
 };
+static const struct db_check checks_offices[] = {
+    { O_ID, false, "office", "SELECT 1 FROM offices WHERE id = $1" },
+};
+static const struct db_check checks_office_days[] = {
+    { OD_OFFICE, true, "office", "SELECT 1 FROM offices WHERE id = $1" },
+    { OD_KEY, false, "office day", "SELECT 1 FROM office_days WHERE office_id || '|' || day = $1" },
+};
+static const struct db_check checks_marriages[] = {
+    { M_PERSON, false, "marital record of citizen ID",
+      "SELECT 1 FROM marriages WHERE person = $1" },
+};
+
+/* An office holds at most HS_MARRIAGE_MAX_CLOSURES closures and as many special dates. */
+static void check_day_counts(struct imp *im, struct hs_conn *c)
+{
+    for (size_t i = 0; i < im->nrows && im->rc == HS_OK; i++) {
+        struct row *r = &im->rows[i];
+        if (r->bad)
+            continue;
+        size_t same = 0;
+        for (size_t j = 0; j <= i; j++)
+            same += strcmp(F(&im->rows[j], OD_OFFICE), F(r, OD_OFFICE)) == 0 &&
+                    strcmp(F(&im->rows[j], OD_KIND), F(r, OD_KIND)) == 0;
+        const struct hs_val p[] = { hs_text(F(r, OD_OFFICE)), hs_text(F(r, OD_KIND)) };
+        struct hs_rows *rows = NULL;
+        if (hs_exec(c, "SELECT COUNT(*) FROM office_days WHERE office_id = $1 AND kind = $2", p, 2,
+                    &rows) != HS_OK) {
+            im->rc = HS_E_DB;
+            return;
+        }
+        size_t total = same + (size_t)hs_rows_int(rows, 0, 0);
+        hs_rows_free(rows);
+        if (total > HS_MARRIAGE_MAX_CLOSURES)
+            row_err(im, r, "office %.31s would have more than %d %s days", F(r, OD_OFFICE),
+                    HS_MARRIAGE_MAX_CLOSURES, F(r, OD_KIND));
+    }
+}
 
 static void check_database(struct imp *im, struct hs_store *st)
 {
@@ -1040,6 +1369,15 @@ static void check_database(struct imp *im, struct hs_store *st)
         break;
     case HS_IMPORT_ENTITLEMENTS:
         ck = checks_entitlements, nck = HM_ARRAY_SIZE(checks_entitlements);
+        break;
+    case HS_IMPORT_OFFICES:
+        ck = checks_offices, nck = HM_ARRAY_SIZE(checks_offices);
+        break;
+    case HS_IMPORT_OFFICE_DAYS:
+        ck = checks_office_days, nck = HM_ARRAY_SIZE(checks_office_days);
+        break;
+    case HS_IMPORT_MARRIAGES:
+        ck = checks_marriages, nck = HM_ARRAY_SIZE(checks_marriages);
         break;
     default:
         ck = checks_payments, nck = HM_ARRAY_SIZE(checks_payments);
@@ -1062,8 +1400,13 @@ static void check_database(struct imp *im, struct hs_store *st)
                 return;
             }
             char shown[64];
-            show_key(ck[k].col == R_CITIZEN && im->sp->kind == HS_IMPORT_RESIDENTS ? 1 : 0, v,
-                     shown, sizeof(shown));
+            if (im->sp->kind == HS_IMPORT_MARRIAGES)
+                hm_mask_id(F(r, M_CITIZEN), shown, sizeof(shown)); /* not the person key */
+            else if (im->sp->kind == HS_IMPORT_OFFICE_DAYS && ck[k].col == OD_KEY)
+                snprintf(shown, sizeof(shown), "%.31s on %.10s", F(r, OD_OFFICE), F(r, OD_DATE));
+            else
+                show_key(ck[k].col == R_CITIZEN && im->sp->kind == HS_IMPORT_RESIDENTS ? 1 : 0, v,
+                         shown, sizeof(shown));
             if (ck[k].must_exist && !found)
                 row_err(im, r, "no %s %s", ck[k].what, shown);
             else if (!ck[k].must_exist && found)
@@ -1071,6 +1414,8 @@ static void check_database(struct imp *im, struct hs_store *st)
                         ck[k].what, shown);
         }
     }
+    if (im->sp->kind == HS_IMPORT_OFFICE_DAYS && im->rc == HS_OK)
+        check_day_counts(im, c);
 }
 
 /* ---- writing ------------------------------------------------------------------ */
@@ -1147,6 +1492,48 @@ static hs_rc write_row(struct hs_conn *c, const struct kind_spec *sp, const stru
                        "account_masked, paid_date, status, created_at, updated_at) "
                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
                        p, 9, NULL);
+    }
+    case HS_IMPORT_OFFICES: {
+        const struct hs_val p[] = {
+            hs_text(F(r, O_ID)),
+            hs_text(F(r, O_NAME)),
+            hs_text(F(r, O_REGION)),
+            hs_int(strcmp(F(r, O_CROSS), "yes") == 0),
+            hs_text(F(r, O_SERVICES)),
+            hs_text(F(r, O_HOURS)),
+            hs_int(r->num),
+            hs_int(r->num2),
+            hs_int(now),
+        };
+        return hs_exec(c,
+                       "INSERT INTO offices (id, name, region, cross_province, services, hours, "
+                       "slot_minutes, capacity, created_at) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                       p, 9, NULL);
+    }
+    case HS_IMPORT_OFFICE_DAYS: {
+        bool special = strcmp(F(r, OD_KIND), "special") == 0;
+        const struct hs_val p[] = {
+            hs_text(F(r, OD_OFFICE)), hs_text(F(r, OD_DATE)),
+            hs_text(F(r, OD_KIND)),   special ? hs_int(r->num) : hs_null(),
+            hs_text(F(r, OD_HOURS)),  special && r->num2 ? hs_int(r->num2) : hs_null(),
+            hs_text(F(r, OD_NOTE)),
+        };
+        return hs_exec(c,
+                       "INSERT INTO office_days (office_id, day, kind, capacity, hours, opens_at, "
+                       "note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       p, 7, NULL);
+    }
+    case HS_IMPORT_MARRIAGES: {
+        const struct hs_val p[] = {
+            hs_text(F(r, M_PERSON)),   hs_int(r->num),
+            opt_text(F(r, M_SPOUSE)),  hs_text(F(r, M_HUKOU)),
+            opt_text(F(r, M_APPLIED)), hs_int(now),
+        };
+        return hs_exec(c,
+                       "INSERT INTO marriages (person, status, spouse, hukou_region, "
+                       "divorce_applied, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                       p, 6, NULL);
     }
     }
     return HS_E_INVALID_ARG;
@@ -1233,7 +1620,8 @@ hs_rc hs_import_buffer(struct hs_store *st, const struct hs_import_opts *o, cons
 
     if (rep)
         memset(rep, 0, sizeof(*rep));
-    if (!st || !o || !o->name || !o->actor || !rep || (!data && len) || !spec_of(o->kind))
+    if (!st || !o || !o->name || !o->actor || !rep || (!data && len) || !spec_of(o->kind) ||
+        (o->kind == HS_IMPORT_MARRIAGES && !o->person_key))
         return HS_E_INVALID_ARG;
     im.sp = spec_of(o->kind);
     im.o = o;
@@ -1266,6 +1654,15 @@ hs_rc hs_import_buffer(struct hs_store *st, const struct hs_import_opts *o, cons
             break;
         case HS_IMPORT_PAYMENTS:
             check_payment(&im, r);
+            break;
+        case HS_IMPORT_OFFICES:
+            check_office(&im, r);
+            break;
+        case HS_IMPORT_OFFICE_DAYS:
+            check_office_day(&im, r);
+            break;
+        case HS_IMPORT_MARRIAGES:
+            check_marriage(&im, r);
             break;
         }
     }

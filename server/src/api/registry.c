@@ -496,3 +496,22 @@ hs_rc hs_nonce_purge(struct hs_store *st, int64_t now, int keep_s)
     struct nonce_purge a = { now - keep_s, now - confirm_keep };
     return hs_store_write(st, nonce_purge_fn, &a);
 }
+
+struct id_session_purge {
+    int64_t before;
+};
+
+static hs_rc id_session_purge_fn(struct hs_conn *c, void *arg)
+{
+    const struct id_session_purge *a = arg;
+    const struct hs_val p[] = { hs_int(a->before) };
+    return hs_exec(c, "DELETE FROM id_sessions WHERE expires_at < $1", p, 1, NULL);
+}
+
+hs_rc hs_id_session_purge(struct hs_store *st, int64_t now)
+{
+    if (!st)
+        return HS_E_INVALID_ARG;
+    struct id_session_purge a = { now };
+    return hs_store_write(st, id_session_purge_fn, &a);
+}

@@ -1,10 +1,16 @@
-/* Seals and unseals the secrets the server keeps (PUKs) with AES-256-GCM under the deployment's
- * seal key. */
+/* Seals and unseals the secrets the server keeps (PUKs, the citizen ID of an ID session) with
+ * AES-256-GCM under the deployment's seal key, and derives from it the key that names a person
+ * without keeping their ID number. */
 #include "hs/seal.h"
+
+#include "hs/jws.h"
 
 #include "hm/util.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include <fcntl.h>
@@ -99,4 +105,46 @@ out:
         free(out);
     }
     return rc;
+}
+
+hs_rc hs_person_key(const uint8_t seal_key[HS_SEAL_KEY_LEN], uint8_t out[HS_PERSON_KEY_LEN])
+{
+    if (!seal_key || !out)
+        return HS_E_INVALID_ARG;
+    /* OSSL_PARAM takes non-const pointers: copies of the inputs. */
+    char info[] = "huimin person key", digest[] = "SHA256";
+    uint8_t ikm[HS_SEAL_KEY_LEN];
+    memcpy(ikm, seal_key, sizeof(ikm));
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm, sizeof(ikm)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info) - 1),
+        OSSL_PARAM_construct_end(),
+    };
+    hs_rc rc =
+        ctx && EVP_KDF_derive(ctx, out, HS_PERSON_KEY_LEN, params) == 1 ? HS_OK : HS_E_CRYPTO;
+    hm_wipe(ikm, sizeof(ikm));
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+hs_rc hs_person_of(const uint8_t key[HS_PERSON_KEY_LEN], const char *id, size_t n,
+                   char out[HS_PERSON_LEN + 1])
+{
+    if (!key || !id || !out || n == 0 || n > 64)
+        return HS_E_INVALID_ARG;
+    uint8_t mac[32];
+    unsigned int len = 0;
+    char text[HS_B64URL_LEN(32) + 1];
+    if (!HMAC(EVP_sha256(), key, HS_PERSON_KEY_LEN, (const uint8_t *)id, n, mac, &len) ||
+        len != sizeof(mac))
+        return HS_E_CRYPTO;
+    hs_b64url_encode(mac, sizeof(mac), text);
+    memcpy(out, text, HS_PERSON_LEN);
+    out[HS_PERSON_LEN] = '\0';
+    hm_wipe(mac, sizeof(mac));
+    return HS_OK;
 }

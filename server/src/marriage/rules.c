@@ -3,6 +3,7 @@
 #include "marriage_int.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 enum rule_type { R_INT, R_BOOL };
@@ -238,4 +239,22 @@ hs_rc hs_marriage_rules_check(const struct hs_marriage_rules *r, char *err, size
 bool hs_marriage_rules_valid(const struct hs_marriage_rules *r)
 {
     return hs_marriage_rules_check(r, NULL, 0) == HS_OK;
+}
+
+bool hs_marriage_rules_line(const struct hs_marriage_rules *r, size_t i, char *out, size_t cap)
+{
+    if (!r || !out || cap == 0)
+        return false;
+    out[0] = '\0';
+    if (i >= NRULES)
+        return false;
+    const struct rule *k = &rules[i];
+    int n = k->type == R_BOOL
+                ? snprintf(out, cap, "%s = %s", k->key, *bool_cfield(r, k) ? "true" : "false")
+                : snprintf(out, cap, "%s = %d", k->key, *int_cfield(r, k));
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = '\0';
+        return false;
+    }
+    return true;
 }

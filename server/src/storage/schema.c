@@ -192,10 +192,134 @@ static const char schema_v3[] =
     " status TEXT NOT NULL CHECK (status IN ('open', 'closed')));"
     "CREATE INDEX exceptions_status ON exceptions (status, at);";
 
+/*
+ * Version 4: marriage-registration appointments (issue 8).
+ *
+ * offices: the registries (婚姻登记处) kiosks book at, as huimin-admin import
+ * offices loads them: region the 6-digit GB/T 2260 code, cross_province 1
+ * for 跨省通办, services the service names separated by ';', hours the
+ * week's opening hours as the bureau writes them (hs_marriage_hours_parse),
+ * slot_minutes and capacity (bookings per slot: the windows).
+ *
+ * office_days: closures (kind 'closed') and special dates (kind 'special',
+ * with their own capacity, optionally their own hours, and opens_at, the
+ * unix time booking opens; NULL for the usual book_ahead_days window), by
+ * office and day (YYYY-MM-DD).
+ *
+ * slot_counts: the places of one slot (office, day, start "HH:MM"), made on
+ * the first booking with the capacity of that day; booked is raised only by
+ * "UPDATE ... SET booked = booked + 1 WHERE ... AND booked < capacity", so a
+ * slot cannot be overbooked however requests race, and lowered by the
+ * cancellation or rescheduling that frees a place.
+ *
+ * appointments: one booking (its id is the ticket's t), status booked,
+ * checked_in, cancelled, rescheduled (replaced by the appointment whose
+ * replaces names it) or no_show; ticket is the signed JWS as issued.
+ *
+ * appointment_parties: who an appointment is for, one row a party: person is
+ * the person key (b64url HMAC of the citizen ID, never the number), with the
+ * name and the masked number for the ticket. active is 1 while the
+ * appointment is booked; the partial unique index makes a second active
+ * booking of the same person for the same service impossible, on SQLite and
+ * on PostgreSQL, whichever server process tries.
+ *
+ * id_sessions: an ID card verified at a kiosk: the person key, what the card
+ * says (name, masked number, sex, birth date, province) and the citizen ID
+ * sealed under the seal key (AES-256-GCM, the session id as associated
+ * data), which the rules need and which is deleted with the session.
+ *
+ * marriages: the registry's facts about a person (huimin-admin import
+ * marriages), keyed by the person key: status (enum hs_marriage_status),
+ * spouse (the spouse's person key while married), hukou_region ('' when
+ * unknown) and divorce_applied (the day a pending divorce application was
+ * received, or NULL).
+ *
+ * no_shows: appointments a person missed, by day.
+ */
+static const char schema_v4[] =
+    "CREATE TABLE offices ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " region TEXT NOT NULL,"
+    " cross_province INTEGER NOT NULL,"
+    " services TEXT NOT NULL,"
+    " hours TEXT NOT NULL,"
+    " slot_minutes INTEGER NOT NULL,"
+    " capacity INTEGER NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE TABLE office_days ("
+    " office_id TEXT NOT NULL REFERENCES offices (id),"
+    " day TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('closed', 'special')),"
+    " capacity INTEGER,"
+    " hours TEXT NOT NULL,"
+    " opens_at BIGINT,"
+    " note TEXT NOT NULL,"
+    " PRIMARY KEY (office_id, day));"
+    "CREATE TABLE slot_counts ("
+    " office_id TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " slot TEXT NOT NULL,"
+    " capacity INTEGER NOT NULL,"
+    " booked INTEGER NOT NULL CHECK (booked >= 0),"
+    " PRIMARY KEY (office_id, day, slot));"
+    "CREATE TABLE appointments ("
+    " id TEXT PRIMARY KEY,"
+    " service TEXT NOT NULL,"
+    " office_id TEXT NOT NULL REFERENCES offices (id),"
+    " day TEXT NOT NULL,"
+    " slot TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('booked', 'checked_in', 'cancelled', "
+    "'rescheduled', 'no_show')),"
+    " kiosk_id TEXT NOT NULL,"
+    " replaces TEXT,"
+    " ticket TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX appointments_day ON appointments (office_id, day, slot);"
+    "CREATE TABLE appointment_parties ("
+    " appointment_id TEXT NOT NULL REFERENCES appointments (id),"
+    " party INTEGER NOT NULL,"
+    " person TEXT NOT NULL,"
+    " service TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " id_masked TEXT NOT NULL,"
+    " active INTEGER NOT NULL,"
+    " PRIMARY KEY (appointment_id, party));"
+    "CREATE UNIQUE INDEX appointment_parties_active ON appointment_parties (person, service) "
+    "WHERE active = 1;"
+    "CREATE INDEX appointment_parties_person ON appointment_parties (person);"
+    "CREATE TABLE id_sessions ("
+    " id TEXT PRIMARY KEY,"
+    " kiosk_id TEXT NOT NULL,"
+    " person TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " id_masked TEXT NOT NULL,"
+    " sex TEXT NOT NULL,"
+    " birth TEXT NOT NULL,"
+    " province TEXT NOT NULL,"
+    " sealed_id BLOB NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL);"
+    "CREATE INDEX id_sessions_expires_at ON id_sessions (expires_at);"
+    "CREATE TABLE marriages ("
+    " person TEXT PRIMARY KEY,"
+    " status INTEGER NOT NULL,"
+    " spouse TEXT,"
+    " hukou_region TEXT NOT NULL,"
+    " divorce_applied TEXT,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE TABLE no_shows ("
+    " person TEXT NOT NULL,"
+    " appointment_id TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " PRIMARY KEY (person, appointment_id));";
+
 const struct hs_migration hs_migrations[] = {
     { .version = 1, .name = "base schema", .sql = schema_v1, .seed = seed_audit_head },
     { .version = 2, .name = "residents, programmes, entitlements, payments", .sql = schema_v2 },
     { .version = 3, .name = "confirmations, disputes, exceptions", .sql = schema_v3 },
+    { .version = 4, .name = "offices, appointments, ID sessions, marriages", .sql = schema_v4 },
 };
 
 const size_t hs_migrations_count = sizeof(hs_migrations) / sizeof(hs_migrations[0]);

@@ -334,6 +334,14 @@ static void test_errors_name_the_line(void **state)
         { long_path, ":2: the path of cert in [tls] is too long" },
         { long_line, ":2: the line is longer than 4096 bytes" },
         { long_conf, ":2: the value of conninfo in [storage] is too long" },
+        { "[marriage]\nmin_age_male = 2x\n",
+          ":2: min_age_male in [marriage] must be a whole number from 16 to 40, not '2x'" },
+        { "[marriage]\nmin_age = 22\n", ":2: unknown key 'min_age' in [marriage]" },
+        { "[marriage]\nbook_ahead_days = 7\n\nbook_ahead_days = 8\n",
+          ":4: duplicate key 'book_ahead_days' in [marriage] (first set on line 2)" },
+        { "[marriage]\nno rule here\n", ":2: expected 'key = value' in [marriage]" },
+        { "[log]\nlevel = info\n[marriage]\nmax_active_bookings = 2\n",
+          ":4: max_active_bookings in [marriage] must be 1" },
     };
     struct hs_config c;
     char err[512];
@@ -358,6 +366,28 @@ static void test_errors_name_the_line(void **state)
         if (rc != HS_E_CONFIG || strncmp(err, want, strlen(want)) != 0)
             fail_msg("case %zu: rc %d, message '%s', expected '%s'", i, (int)rc, err, want);
     }
+}
+
+/* [marriage] lines reach the rules; hs_config_write() writes them back. */
+static void test_marriage_rules(void **state)
+{
+    struct hs_config c, again;
+    char err[512], path[PATH_MAX];
+
+    (void)state;
+    assert_int_equal(load_text("[marriage]\n# the bureau's choice\nmin_age_male = 23\n"
+                               "require_opposite_sex = false\ncancel_until_hours = 2\n"
+                               "[log]\nlevel = info\n",
+                               &c, err, sizeof(err)),
+                     HS_OK);
+    assert_int_equal(c.marriage.min_age_male, 23);
+    assert_false(c.marriage.require_opposite_sex);
+    assert_int_equal(c.marriage.cancel_until_hours, 2);
+    assert_int_equal(c.marriage.min_age_female, 20); /* the default */
+    path_in(path, sizeof(path), "written.conf");
+    assert_int_equal(hs_config_write(&c, path), HS_OK);
+    assert_int_equal(hs_config_load(path, &again, err, sizeof(err)), HS_OK);
+    assert_memory_equal(&again.marriage, &c.marriage, sizeof(c.marriage));
 }
 
 static void test_value_just_fits(void **state)
@@ -432,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_comments_and_whitespace),
         cmocka_unit_test(test_path_resolution),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_marriage_rules),
         cmocka_unit_test(test_value_just_fits),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_nul_byte),

@@ -21,7 +21,8 @@ conf_set() {
 
 # demo_deployment DIR BACKEND: huimin-admin init (on PostgreSQL at
 # $HUIMIN_PG_CONNINFO when BACKEND is postgres), listening on a free port, with
-# the demo data of fixtures/deploy imported.
+# the demo data of fixtures/deploy imported (benefits, then the marriage
+# registries, their closures and special dates, and the marital records).
 demo_deployment() {
     dd_dir=$1
     if [ "$2" = postgres ]; then
@@ -31,7 +32,7 @@ demo_deployment() {
         out=$("$ADMIN" init --dir "$dd_dir" --name "富川瑶族自治县民政局" 2>&1) || fail "init: $out"
     fi
     conf_set "$dd_dir/huimin.conf" server listen 127.0.0.1:0
-    for kind in programmes residents entitlements payments; do
+    for kind in programmes residents entitlements payments offices office-days marriages; do
         out=$("$ADMIN" import "$kind" --dir "$dd_dir" --file "$SRC/fixtures/deploy/$kind.csv" 2>&1) ||
             fail "import $kind: $out"
     done

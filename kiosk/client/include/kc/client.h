@@ -8,8 +8,10 @@
  * while the server cannot be reached is delivered later, exactly once.
  *
  * The card part (kc_tap, kc_confirm) talks to a connected welfare card
- * through cardlib. A kc_client is used by one thread at a time. Payloads
- * handed out as json_t are verified; the caller releases them (json_decref).
+ * through cardlib; kc_id_session reads a citizen's ID card (ICAO 9303) for
+ * the marriage-registration appointments (kc_book and the calls after it).
+ * A kc_client is used by one thread at a time. Payloads handed out as json_t
+ * are verified; the caller releases them (json_decref).
  */
 #ifndef KC_CLIENT_H
 #define KC_CLIENT_H
@@ -29,7 +31,8 @@ typedef enum kc_rc {
     KC_E_NETWORK,       /* the server could not be reached or did not answer in time */
     KC_E_PROTOCOL,      /* the server answered with something that is not the API */
     KC_E_REFUSED,       /* the server refused the request (its code and messages: kc_last_error) */
-    KC_E_VERIFY,        /* an answer failed verification (signature, typ, kiosk, exp, binding) */
+    KC_E_VERIFY,        /* an answer failed verification (signature, typ, kiosk, exp, binding),
+                         * or a card checked at the kiosk is not genuine (failed_check) */
     KC_E_JOURNAL,       /* the journal could not be read or written */
     KC_E_QUEUED,        /* the confirmation was signed and kept in the journal, not yet delivered */
     KC_E_CARD,          /* the card could not be used (cardlib's code: kc_last_error) */
@@ -54,6 +57,12 @@ struct kc_error {
     char text[512];       /* our own explanation (curl's, the failed check...), or "" */
     int tries_left;       /* after KC_E_PIN_INCORRECT, -1 otherwise */
     int card_rc;          /* cl_rc after KC_E_CARD / KC_E_NO_CARD, 0 otherwise */
+    /*
+     * The first check that failed when the kiosk itself found a card not
+     * genuine (KC_E_VERIFY before anything was sent: "active-auth",
+     * "csca-chain", "chain"...), or "".
+     */
+    char failed_check[32];
 };
 
 /* ---- the client ---------------------------------------------------------- */
@@ -66,6 +75,8 @@ struct kc_config {
     const char *signing_cert;  /* the server's signing certificate (PEM): answers must verify */
     const char *pinned_pubkey; /* optional: curl's "sha256//..." pin of the server's TLS key */
     const char *issuer_ca;     /* optional: the issuer CA (PEM) to check a card at the kiosk too */
+    const char *csca_dir;      /* optional: CSCA certificates and CRLs (a folder, as the server's
+                                * [trust] csca_dir) to check an ID card at the kiosk too */
     const char *kiosk_id;      /* this kiosk's id: answers must name it */
     const char *journal_path;  /* the journal (SQLite file); created when missing */
     long connect_timeout_ms;   /* 0: 5000 */
@@ -102,13 +113,17 @@ typedef struct kc_client kc_client;
  * content type (ctype, cap 128) and the body in *out (malloc'd, NUL-terminated,
  * freed by the client with free()). Otherwise it returns KC_E_NETWORK, with
  * *not_sent true when the request surely did not reach the server (no
- * connection), and a reason in err (cap 256). free() releases the backend
- * when the client is freed (may be NULL).
+ * connection), and a reason in err (cap 256). get() is the same for a GET of
+ * path (GET /v1/offices); it may be NULL, and GET calls then fail with
+ * KC_E_INVALID_ARG. free() releases the backend when the client is freed
+ * (may be NULL).
  */
 struct kc_transport_ops {
     const char *name;
     kc_rc (*post)(void *t, const char *path, const char *body, size_t len, long *status,
                   char *ctype, char **out, size_t *out_len, bool *not_sent, char *err);
+    kc_rc (*get)(void *t, const char *path, long *status, char *ctype, char **out, size_t *out_len,
+                 bool *not_sent, char *err);
     void (*free)(void *t);
 };
 
@@ -190,6 +205,169 @@ struct kc_receipt {
  */
 kc_rc kc_confirm(kc_client *c, cl_card *card, const struct kc_session *s,
                  const struct kc_payment *p, const char *pin, struct kc_receipt *out);
+
+/* ---- marriage-registration appointments (docs/API.md, issue 8) ------------ */
+
+/*
+ * The MRZ numbers the resident types so the kiosk may open the ID card's
+ * chip (Basic Access Control): as printed in the machine-readable zone.
+ */
+struct kc_mrz {
+    const char *doc;    /* the document number ("HA1234567") */
+    const char *birth;  /* date of birth, YYMMDD */
+    const char *expiry; /* date of expiry, YYMMDD */
+};
+
+/* An ID-card session: what the server verified and derived from the card. */
+struct kc_id_session {
+    char id[64];        /* "id_session": the party in kc_book, kc_mine, kc_cancel... */
+    char name[128];     /* "张秀英" */
+    char id_masked[32]; /* "110***********0025": the full number is never kept */
+    char sex;           /* 'M' or 'F' (from the citizen ID number) */
+    char birth[11];     /* "1956-03-12" */
+    char province[3];   /* "11": where the household is registered */
+    int64_t exp;        /* unix time: the session ends */
+};
+
+/*
+ * Opens an ID-card session for the citizen whose card is on the reader:
+ * selects the ICAO 9303 application and runs BAC with the typed numbers (a
+ * wrong number: KC_E_CARD with card_rc CL_E_AUTH_FAILED, nothing sent), asks
+ * for an id-card nonce, reads EF.COM, EF.SOD, DG1, DG11, DG14 and DG15 and
+ * runs Active Authentication over the first 8 bytes of SHA-256(the nonce's
+ * 43 characters) (cl_emrtd_collect). With csca_dir configured the kiosk runs
+ * Passive and Active Authentication itself first (cl_emrtd_verify), so a
+ * forged or cloned card is KC_E_VERIFY with the failed check in
+ * kc_last_error()->failed_check before its evidence leaves the kiosk; a
+ * chip without Active Authentication or without a citizen ID number (DG11)
+ * is refused here in any case. Then POST /v1/id-sessions; the signed answer
+ * (typ huimin-id-session, this kiosk, not expired) must name the ID number
+ * the chip holds (compared masked). The full ID number is neither logged nor
+ * kept, and every buffer that held the chip's files is wiped. The session
+ * consumes the nonce, so it is sent again only when it surely did not arrive.
+ */
+kc_rc kc_id_session(kc_client *c, cl_card *card, const struct kc_mrz *mrz,
+                    struct kc_id_session *out);
+
+/*
+ * The services of docs/API.md and their names for people; NULL names for an
+ * unknown one. hs_marriage's spellings "divorce_application" and
+ * "divorce_confirmation" are known as the same services as "divorce_apply"
+ * and "divorce_confirm".
+ */
+bool kc_service_known(const char *service);
+const char *kc_service_zh(const char *service); /* "结婚登记" */
+const char *kc_service_en(const char *service); /* "marriage registration" */
+/* How many ID sessions a booking of service names: 1 (reissue), 2, or 0 when unknown. */
+int kc_service_parties(const char *service);
+/* A province code of a citizen ID ("11") in Chinese and English, or NULL when unknown. */
+const char *kc_province_zh(const char *code);
+const char *kc_province_en(const char *code);
+
+/*
+ * GET /v1/offices: the verified payload (typ huimin-offices), every office
+ * with a string id, name and hours, region and province digits when present,
+ * a services array of names (ones this kiosk does not know are left in: the
+ * caller offers only known ones) and a cross_province boolean. Read-only:
+ * retried.
+ */
+kc_rc kc_offices(kc_client *c, json_t **offices);
+
+/*
+ * POST /v1/availability for days 1..31 from the date from (YYYY-MM-DD): the
+ * verified payload (typ huimin-availability) for that office and service,
+ * its days in order inside the range asked, each slot's 0 <= free <=
+ * capacity. Read-only: retried.
+ */
+kc_rc kc_availability(kc_client *c, const char *office, const char *service, const char *from,
+                      int days, json_t **availability);
+
+#define KC_TICKET_MAX 4096 /* the longest ticket token we keep */
+
+/* A verified appointment ticket (JWS typ huimin-ticket). */
+struct kc_ticket {
+    char token[KC_TICKET_MAX]; /* the JWS, for the QR code */
+    char id[32];               /* "t": the appointment, 16 base64url characters */
+    char service[24];          /* "sv" */
+    char office[64];           /* "o" */
+    char date[11];             /* "d", YYYY-MM-DD */
+    char slot[6];              /* "sl", HH:MM */
+    size_t n_parties;          /* 1 or 2 */
+    char name[2][128];         /* "n" */
+    char id_masked[2][32];     /* "m" (masked again here, whatever came) */
+    int64_t iat;
+};
+
+struct kc_booking {
+    const char *service; /* "marriage", "divorce_apply", "divorce_confirm", "reissue" */
+    const char *office;
+    const char *date;       /* YYYY-MM-DD */
+    const char *slot;       /* HH:MM */
+    const char *parties[2]; /* ID sessions of the people at the kiosk; [1] NULL for reissue */
+};
+
+/*
+ * POST /v1/appointments: KC_OK with the verified ticket, which must be for
+ * the service, office, date and slot asked and name as many parties as
+ * were sent. A refusal is KC_E_REFUSED with the rule's code ("slot_full",
+ * "under_age", "booking_not_open" with opens_at in detail...) and its zh/en
+ * messages. The booking is not idempotent, so it is sent again only when
+ * the request surely did not reach the server. After KC_E_NETWORK the
+ * booking may or may not have been made: the server's unique index on
+ * (person, service) among active bookings means a second kc_book can never
+ * book twice but is then refused with "active_booking_exists"; kc_mine
+ * shows the appointment that was made.
+ */
+kc_rc kc_book(kc_client *c, const struct kc_booking *b, struct kc_ticket *out);
+
+/*
+ * POST /v1/appointments/cancel for ticket id T by one of its parties' ID
+ * sessions: the verified answer (typ huimin-appointment) says T is
+ * cancelled. The server answers a repeated cancel with the same answer, so
+ * it is retried after a lost answer.
+ */
+kc_rc kc_cancel(kc_client *c, const char *ticket_id, const char *id_session);
+
+/*
+ * POST /v1/appointments/reschedule of ticket id T by the people at the kiosk:
+ * sessions[0] is one party's ID session (docs/API.md's "id_session"),
+ * sessions[1] the other's for a two-party service (NULL otherwise); all of
+ * them also go as "parties", which huimin-server requires today so that the
+ * new booking is checked like a first one. The answer is the new ticket (a
+ * new id, the date and slot asked). If the new place is full nothing changes
+ * (KC_E_REFUSED slot_full). Not idempotent: sent again only when surely not
+ * sent; after KC_E_NETWORK kc_mine tells whether the move was made.
+ */
+kc_rc kc_reschedule(kc_client *c, const char *ticket_id, const char *const sessions[2],
+                    const char *date, const char *slot, struct kc_ticket *out);
+
+/*
+ * POST /v1/appointments/mine: the verified payload (typ huimin-appointments),
+ * at most 20 appointments, each with t, sv, o, d, sl and a known status.
+ * Read-only: retried.
+ */
+kc_rc kc_mine(kc_client *c, const char *id_session, json_t **appointments);
+
+struct kc_check_in {
+    char ticket[32]; /* "t" */
+    char window[32]; /* the hall's window, as the server named it ("" when none) */
+    int64_t iat;
+};
+
+/*
+ * POST /v1/check-ins with a ticket token (verified here first, so an altered
+ * ticket is KC_E_VERIFY without a request) or with an ID session (exactly one
+ * of the two): the verified answer (typ huimin-check-in, status checked_in,
+ * for that ticket). Sent again only when surely not sent.
+ */
+kc_rc kc_check_in(kc_client *c, const char *ticket_token, const char *id_session,
+                  struct kc_check_in *out);
+
+/*
+ * Verifies a ticket token offline with the pinned signing certificate (typ
+ * huimin-ticket, every member present and well formed) into out.
+ */
+kc_rc kc_ticket_verify(kc_client *c, const char *token, struct kc_ticket *out);
 
 /* ---- the journal ----------------------------------------------------------- */
 
