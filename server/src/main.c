@@ -276,6 +276,17 @@ int main(int argc, char **argv)
         if (now - last_purge >= 300) {
             hs_nonce_purge(store, now, 3600);
             hs_id_session_purge(store, now + clock_offset);
+            /* 200 a transaction, a few rounds at most each time (a day has hundreds). */
+            int marked = 0, total = 0;
+            for (int round = 0; round < 25; round++) {
+                if (hs_appointments_mark_no_shows(store, now + clock_offset, &marked) != HS_OK)
+                    break;
+                total += marked;
+                if (marked < 200)
+                    break;
+            }
+            if (total)
+                hm_log_info("%d appointment(s) marked as no-shows", total);
             last_purge = now;
         }
     }

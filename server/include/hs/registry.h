@@ -100,4 +100,12 @@ hs_rc hs_nonce_purge(struct hs_store *st, int64_t now, int keep_s);
 /* Deletes ID sessions (and with them the sealed ID numbers) that expired before now. */
 hs_rc hs_id_session_purge(struct hs_store *st, int64_t now);
 
+/*
+ * Appointments still booked after their day (China Standard Time) ended
+ * become no_show: each party gets a no_shows row (the rules count them
+ * against new bookings), their active rows end, and it is audited. At most
+ * 200 a call; *marked (may be NULL) gets how many.
+ */
+hs_rc hs_appointments_mark_no_shows(struct hs_store *st, int64_t now, int *marked);
+
 #endif

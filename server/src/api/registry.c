@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- kiosks -------------------------------------------------------------- */
 
@@ -514,4 +515,79 @@ hs_rc hs_id_session_purge(struct hs_store *st, int64_t now)
         return HS_E_INVALID_ARG;
     struct id_session_purge a = { now };
     return hs_store_write(st, id_session_purge_fn, &a);
+}
+
+/* ---- appointments nobody came to ---------------------------------------------- */
+
+struct no_show_mark {
+    char today[16]; /* YYYY-MM-DD, China Standard Time */
+    int64_t now;
+    int marked;
+};
+
+static hs_rc no_show_fn(struct hs_conn *c, void *arg)
+{
+    struct no_show_mark *a = arg;
+    hs_rc rc = hs_audit_lock(c); /* the audit head first, as every appointment write */
+    if (rc != HS_OK)
+        return rc;
+    const struct hs_val p[] = { hs_text(a->today) };
+    struct hs_rows *r = NULL;
+    /* A few hundred at a time: one transaction stays short; the next round takes the rest. */
+    rc = hs_exec(c,
+                 "SELECT id, day FROM appointments WHERE status = 'booked' AND day < $1 "
+                 "ORDER BY day, id LIMIT 200",
+                 p, 1, &r);
+    if (rc != HS_OK)
+        return rc;
+    for (int i = 0; rc == HS_OK && i < hs_rows_count(r); i++) {
+        const char *id = hs_rows_text(r, i, 0), *day = hs_rows_text(r, i, 1);
+        const struct hs_val pn[] = { hs_text(id), hs_text(day) };
+        rc = hs_exec(
+            c,
+            "INSERT INTO no_shows (person, appointment_id, day) SELECT person, "
+            "appointment_id, CAST($2 AS TEXT) FROM appointment_parties WHERE appointment_id = $1 "
+            "AND "
+            "active = 1 ON CONFLICT DO NOTHING",
+            pn, 2, NULL);
+        if (rc == HS_OK)
+            rc = hs_exec(c, "UPDATE appointment_parties SET active = 0 WHERE appointment_id = $1",
+                         pn, 1, NULL);
+        const struct hs_val pu[] = { hs_text(id), hs_int(a->now) };
+        if (rc == HS_OK)
+            rc = hs_exec(c,
+                         "UPDATE appointments SET status = 'no_show', updated_at = $2 WHERE id = "
+                         "$1 AND status = 'booked'",
+                         pu, 2, NULL);
+        if (rc == HS_OK) {
+            char detail[64];
+            snprintf(detail, sizeof(detail), "{\"day\":\"%.10s\"}", day);
+            struct hs_audit_rec rec = { .actor = "server",
+                                        .action = "appointment.no_show",
+                                        .subject = id,
+                                        .detail = detail,
+                                        .at = a->now };
+            rc = hs_audit_append(c, &rec, NULL);
+        }
+        if (rc == HS_OK)
+            a->marked++;
+    }
+    hs_rows_free(r);
+    return rc;
+}
+
+hs_rc hs_appointments_mark_no_shows(struct hs_store *st, int64_t now, int *marked)
+{
+    if (!st)
+        return HS_E_INVALID_ARG;
+    struct no_show_mark a = { .now = now };
+    /* The day of China Standard Time (UTC+8, no daylight saving). */
+    time_t local = (time_t)(now + 8 * 3600);
+    struct tm tm;
+    gmtime_r(&local, &tm);
+    strftime(a.today, sizeof(a.today), "%Y-%m-%d", &tm);
+    hs_rc rc = hs_store_write(st, no_show_fn, &a);
+    if (marked)
+        *marked = rc == HS_OK ? a.marked : 0;
+    return rc;
 }

@@ -405,9 +405,36 @@ out=$(post kiosk-b /v1/check-ins "$work/ci3.json")
 expect "$out" 400 ticket_invalid "an altered ticket at check-in"
 echo "reschedule: new ticket, old place freed; mine; check-in at the registry's kiosk on the day"
 
-# ---- an expired document (the clock after its expiry, before its signer's) --------------
+# ---- no-shows: once 5·20 is over, the appointments nobody came to are marked -------------
 [ -z "$PID2" ] || { kill -TERM "$PID2" && wait "$PID2" || fail "the second server did not stop cleanly"; PID2=; }
 stop_server
+missed() { sql "SELECT COUNT(*) FROM appointments WHERE status = 'booked' AND day <= '2027-05-20'"; }
+n_missed=$(missed)
+n_parties=$(sql "SELECT COUNT(*) FROM appointment_parties p JOIN appointments a ON a.id = p.appointment_id WHERE a.status = 'booked' AND a.day <= '2027-05-20' AND p.active = 1")
+[ "$n_missed" -gt 100 ] && [ "$n_parties" -ge "$n_missed" ] || fail "no booked appointments to miss ($n_missed)"
+[ "$(sql "SELECT COUNT(*) FROM no_shows")" = 0 ] || fail "no-shows before any day passed"
+export HUIMIN_SERVER_TEST_CLOCK_OFFSET=$(($(date -u -d '2027-05-21 01:00' +%s) - $(date +%s)))
+start_server "$D"
+i=0
+while [ "$(missed)" != 0 ]; do
+    i=$((i + 1))
+    [ $i -lt 150 ] || fail "$(missed) appointments of 5·20 still booked on 5·21: $(tail -3 "$D/server.log")"
+    sleep 0.1
+done
+[ "$(sql "SELECT COUNT(*) FROM appointments WHERE status = 'no_show'")" = "$n_missed" ] ||
+    fail "not every missed appointment became a no-show"
+[ "$(sql "SELECT COUNT(*) FROM no_shows")" = "$n_parties" ] ||
+    fail "not one no-show row per party"
+[ "$(sql "SELECT COUNT(*) FROM audit WHERE action = 'appointment.no_show'")" = "$n_missed" ] ||
+    fail "no-shows not audited"
+[ "$(sql "SELECT COUNT(*) FROM appointment_parties p JOIN appointments a ON a.id = p.appointment_id WHERE a.status = 'no_show' AND p.active = 1")" = 0 ] ||
+    fail "a no-show still holds an active booking"
+# Checked in on its day: not a no-show.
+[ "$(sql "SELECT COUNT(*) FROM appointments WHERE status = 'checked_in'")" = 1 ] || fail "the check-in was lost"
+stop_server
+echo "no-shows: $n_missed appointments of 5·20 marked on 5·21 ($n_parties persons), audited"
+
+# ---- an expired document (the clock after its expiry, before its signer's) --------------
 export HUIMIN_SERVER_TEST_CLOCK_OFFSET=$((2095948800 - $(date +%s))) # 2036-06-02
 start_server "$D"
 URL="https://localhost:$PORT"
