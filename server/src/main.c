@@ -168,6 +168,19 @@ int main(int argc, char **argv)
                          : level >= 0 ? (enum hm_log_level)level
                                       : HM_LOG_INFO);
 
+    /*
+     * Signals are taken by this thread alone (sigtimedwait below), so they are
+     * blocked before any thread starts (the store's committer is the first):
+     * threads inherit the mask, and a SIGTERM the kernel handed to a thread
+     * that did not block it would end the process without draining.
+     */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
     int status = 2;
     struct hs_store *store = NULL;
     struct hs_signer *signer = NULL;
@@ -217,13 +230,6 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* Signals are taken by this thread alone (sigtimedwait below); threads inherit the mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct hs_http_config hc = {
