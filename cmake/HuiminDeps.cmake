@@ -34,3 +34,9 @@ pkg_check_modules(LIBPNG REQUIRED IMPORTED_TARGET libpng)
 
 # The kiosk draws receipt and ticket QR codes: libqrencode (libqrencode-dev).
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+
+# The kiosk's touch front end: SDL2 with SDL2_ttf (Noto Sans CJK from fonts-noto-cjk) and
+# SDL2_image (libsdl2-dev, libsdl2-ttf-dev, libsdl2-image-dev).
+pkg_check_modules(SDL2 REQUIRED IMPORTED_TARGET sdl2)
+pkg_check_modules(SDL2_TTF REQUIRED IMPORTED_TARGET SDL2_ttf)
+pkg_check_modules(SDL2_IMAGE REQUIRED IMPORTED_TARGET SDL2_image)

@@ -1,0 +1,570 @@
+/* The kiosk's screens as a state machine: events change the state, jobs go out, nothing blocks. */
+#include "app_int.h"
+
+#include "hm/log.h"
+#include "hm/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const screen_names[KU_SCR_COUNT] = {
+    [KU_SCR_HOME] = "home",
+    [KU_SCR_CARD_PROMPT] = "card",
+    [KU_SCR_READING] = "reading",
+    [KU_SCR_CARD_ERROR] = "card-error",
+    [KU_SCR_STATUS] = "status",
+    [KU_SCR_PIN] = "pin",
+    [KU_SCR_CONFIRMING] = "confirming",
+    [KU_SCR_RECEIPT] = "receipt",
+    [KU_SCR_QUEUED] = "queued",
+    [KU_SCR_MARRIAGE] = "marriage",
+    [KU_SCR_STAFF] = "staff",
+};
+
+const char *ku_screen_name(enum ku_screen s)
+{
+    return (unsigned)s < KU_SCR_COUNT ? screen_names[s] : "?";
+}
+
+ku_app *ku_app_new(const struct ku_config *cfg, const struct ku_catalog *cat[KU_LANG_COUNT])
+{
+    ku_app *a = calloc(1, sizeof(*a));
+
+    if (!a)
+        return NULL;
+    a->cfg = *cfg;
+    if (a->cfg.dpi <= 0)
+        a->cfg.dpi = 102;
+    if (!a->cfg.idle_ms)
+        a->cfg.idle_ms = 60000;
+    if (!a->cfg.idle_grace_ms)
+        a->cfg.idle_grace_ms = 30000;
+    if (!a->cfg.sync_ms)
+        a->cfg.sync_ms = 30000;
+    for (int i = 0; i < KU_LANG_COUNT; i++)
+        a->cat[i] = cat[i];
+    a->lang = cfg->lang;
+    a->elder = cfg->elder;
+    a->screen = KU_SCR_HOME;
+    a->card_reader = -1;
+    return a;
+}
+
+void ku_app_free(ku_app *a)
+{
+    if (!a)
+        return;
+    hm_wipe(a, sizeof(*a));
+    free(a);
+}
+
+enum ku_screen ku_app_screen(const ku_app *a)
+{
+    return a->screen;
+}
+
+const char *ku_app_screen_label(const ku_app *a)
+{
+    return a->idle_warn ? "idle" : ku_screen_name(a->screen);
+}
+
+bool ku_app_elder(const ku_app *a)
+{
+    return a->elder;
+}
+
+enum ku_lang ku_app_lang(const ku_app *a)
+{
+    return a->lang;
+}
+
+bool ku_app_offline(const ku_app *a)
+{
+    return a->offline;
+}
+
+size_t ku_app_missing_lookups(const ku_app *a)
+{
+    return a->missing_lookups;
+}
+
+void ku_app_set_lang(ku_app *a, enum ku_lang l)
+{
+    a->lang = l;
+}
+
+void ku_app_set_elder(ku_app *a, bool on)
+{
+    a->elder = on;
+    a->s.page = 0;
+}
+
+bool ku_app_holds_personal_data(const ku_app *a)
+{
+    const unsigned char *p = (const unsigned char *)&a->s;
+
+    for (size_t i = 0; i < sizeof(a->s); i++)
+        if (p[i])
+            return true;
+    return false;
+}
+
+void ku_app_describe(const ku_app *a, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "screen=%s lang=%s elder=%d session=%d offline=%d pending=%d card=%d",
+             ku_app_screen_label(a), a->lang == KU_LANG_EN ? "en" : "zh", a->elder ? 1 : 0,
+             ku_app_holds_personal_data(a) ? 1 : 0, a->offline ? 1 : 0, a->pending,
+             a->card_present ? 1 : 0);
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+static unsigned push_job(ku_app *a, struct ku_job *j)
+{
+    j->seq = ++a->seq;
+    if (a->njobs == KU_OUTBOX_MAX) {
+        hm_log_error("kiosk: job outbox full, dropping a %d job", (int)j->kind);
+        hm_wipe(j, sizeof(*j));
+        return 0;
+    }
+    a->jobs[(a->job_head + a->njobs) % KU_OUTBOX_MAX] = *j;
+    a->njobs++;
+    hm_wipe(j, sizeof(*j));
+    return a->seq;
+}
+
+bool ku_app_take_job(ku_app *a, struct ku_job *out)
+{
+    if (!a->njobs)
+        return false;
+    *out = a->jobs[a->job_head];
+    hm_wipe(&a->jobs[a->job_head], sizeof(a->jobs[0]));
+    a->job_head = (a->job_head + 1) % KU_OUTBOX_MAX;
+    a->njobs--;
+    return true;
+}
+
+/* ---- transitions ------------------------------------------------------------- */
+
+static void go(ku_app *a, enum ku_screen s)
+{
+    if (a->screen != s)
+        hm_log_debug("kiosk: screen %s -> %s", ku_screen_name(a->screen), ku_screen_name(s));
+    a->screen = s;
+    a->idle_warn = false;
+    a->last_input = a->now;
+}
+
+/* The end of a visit: the resident's data wiped, the card session dropped, home. */
+static void end_session(ku_app *a)
+{
+    struct ku_job j = { .kind = KU_JOB_END };
+    bool had = ku_app_holds_personal_data(a) || a->screen != KU_SCR_HOME;
+
+    hm_wipe(&a->s, sizeof(a->s));
+    /* Jobs not yet taken may carry a PIN: drop them, only END matters now. */
+    for (size_t i = 0; i < KU_OUTBOX_MAX; i++)
+        hm_wipe(&a->jobs[i], sizeof(a->jobs[i]));
+    a->njobs = 0;
+    a->job_head = 0;
+    a->waiting_seq = 0;
+    a->after_read = KU_SCR_STATUS;
+    if (had)
+        push_job(a, &j);
+    go(a, KU_SCR_HOME);
+}
+
+static void start_tap(ku_app *a)
+{
+    struct ku_job j = { .kind = KU_JOB_TAP, .reader = a->card_reader, .card = a->card_kind };
+
+    hm_wipe(&a->s, sizeof(a->s));
+    a->waiting_seq = push_job(a, &j);
+    go(a, KU_SCR_READING);
+}
+
+static void show_error(ku_app *a, enum ku_msg title, enum ku_msg help, bool retry)
+{
+    /* An error screen shows nothing of the resident: drop what we had. */
+    hm_wipe(&a->s, sizeof(a->s));
+    a->err_title = title;
+    a->err_help = help;
+    a->err_retry = retry;
+    go(a, KU_SCR_CARD_ERROR);
+}
+
+static void start_confirm(ku_app *a)
+{
+    const struct ku_payment *p = &a->s.st.pay[a->s.pay_idx];
+    struct ku_job j = { .kind = KU_JOB_CONFIRM, .amount_fen = p->amount_fen };
+
+    hm_strlcpy(j.payment, p->id, sizeof(j.payment));
+    hm_strlcpy(j.period, p->period, sizeof(j.period));
+    if (!a->s.st.tap_only)
+        memcpy(j.pin, a->s.pin, sizeof(j.pin));
+    hm_wipe(a->s.pin, sizeof(a->s.pin));
+    a->s.pin_len = 0;
+    a->waiting_seq = push_job(a, &j);
+    go(a, KU_SCR_CONFIRMING);
+}
+
+static void open_pin(ku_app *a, int idx)
+{
+    a->s.pay_idx = idx;
+    hm_wipe(a->s.pin, sizeof(a->s.pin));
+    a->s.pin_len = 0;
+    a->s.pin_wrong = false;
+    go(a, KU_SCR_PIN);
+}
+
+/* After a tap for 确认领取: straight to the PIN when exactly one payment waits. */
+static void after_status(ku_app *a)
+{
+    int only = -1, n = 0;
+
+    for (size_t i = 0; i < a->s.st.n_pay; i++) {
+        if (a->s.st.pay[i].awaiting) {
+            only = (int)i;
+            n++;
+        }
+    }
+    if (a->after_read == KU_SCR_PIN && n == 1)
+        open_pin(a, only);
+    else
+        go(a, KU_SCR_STATUS);
+}
+
+static void tap_error(ku_app *a, enum ku_result r)
+{
+    switch (r) {
+    case KU_R_NO_CARD:
+    case KU_R_CARD_PULLED:
+        show_error(a, KU_M_ERR_PULLED_TITLE, KU_M_ERR_PULLED_HELP, true);
+        break;
+    case KU_R_CARD_UNREADABLE:
+        show_error(a, KU_M_ERR_UNREADABLE_TITLE, KU_M_ERR_UNREADABLE_HELP, true);
+        break;
+    case KU_R_NOT_WELFARE:
+        show_error(a, KU_M_ERR_NOT_WELFARE_TITLE, KU_M_ERR_NOT_WELFARE_HELP, false);
+        break;
+    case KU_R_CARD_REFUSED:
+        show_error(a, KU_M_ERR_REFUSED_TITLE, KU_M_ERR_REFUSED_HELP, false);
+        break;
+    case KU_R_NETWORK:
+        show_error(a, KU_M_ERR_NETWORK_TITLE, KU_M_ERR_NETWORK_HELP, true);
+        break;
+    case KU_R_PIN_BLOCKED:
+        show_error(a, KU_M_ERR_BLOCKED_TITLE, KU_M_ERR_BLOCKED_HELP, false);
+        break;
+    default:
+        show_error(a, KU_M_ERR_FAILED_TITLE, KU_M_ERR_FAILED_HELP, true);
+        break;
+    }
+}
+
+static void on_reply(ku_app *a, const struct ku_reply *r)
+{
+    if (r->offline)
+        a->offline = true;
+    else if (r->kind != KU_JOB_END && r->result != KU_R_NETWORK && r->result != KU_R_QUEUED &&
+             r->kind != KU_JOB_SYNC)
+        a->offline = a->pending > 0;
+    if (r->kind == KU_JOB_SYNC) {
+        a->pending = r->pending;
+        a->offline = r->offline || r->pending > 0;
+        return;
+    }
+    if (r->kind == KU_JOB_CONFIRM && r->result == KU_R_QUEUED)
+        a->pending++;
+    if (!a->waiting_seq || r->seq != a->waiting_seq)
+        return; /* an answer for a visit that already ended */
+    a->waiting_seq = 0;
+    if (r->kind == KU_JOB_TAP) {
+        if (r->result == KU_R_OK) {
+            a->s.st = r->status;
+            after_status(a);
+        } else {
+            tap_error(a, r->result);
+        }
+        return;
+    }
+    if (r->kind != KU_JOB_CONFIRM)
+        return;
+    switch (r->result) {
+    case KU_R_OK:
+    case KU_R_ALREADY:
+        a->s.rc = r->receipt;
+        a->s.rc.again = a->s.rc.again || r->result == KU_R_ALREADY;
+        a->s.st.pay[a->s.pay_idx].awaiting = false;
+        hm_strlcpy(a->s.st.pay[a->s.pay_idx].status, "confirmed", sizeof(a->s.st.pay[0].status));
+        go(a, KU_SCR_RECEIPT);
+        break;
+    case KU_R_QUEUED:
+        a->offline = true;
+        a->s.st.pay[a->s.pay_idx].awaiting = false;
+        go(a, KU_SCR_QUEUED);
+        break;
+    case KU_R_PIN_WRONG:
+        a->s.tries_left = r->tries_left;
+        a->s.pin_wrong = true;
+        a->s.pin_len = 0;
+        go(a, KU_SCR_PIN);
+        break;
+    case KU_R_REFUSED:
+        show_error(a, KU_M_ERR_PAY_TITLE, KU_M_ERR_PAY_HELP, false);
+        break;
+    default:
+        tap_error(a, r->result);
+        break;
+    }
+}
+
+static bool has_session_screen(enum ku_screen s)
+{
+    return s == KU_SCR_STATUS || s == KU_SCR_PIN || s == KU_SCR_CONFIRMING || s == KU_SCR_RECEIPT ||
+           s == KU_SCR_QUEUED;
+}
+
+static void on_card_inserted(ku_app *a, const struct ku_event *ev)
+{
+    a->card_present = true;
+    a->card_reader = ev->reader;
+    a->card_kind = ev->card;
+    switch (a->screen) {
+    case KU_SCR_HOME:
+        a->after_read = KU_SCR_STATUS;
+        start_tap(a);
+        break;
+    case KU_SCR_CARD_PROMPT:
+    case KU_SCR_CARD_ERROR:
+        start_tap(a);
+        break;
+    default:
+        break; /* one card at a time; staff and marriage screens wait for "home" */
+    }
+}
+
+static void on_card_removed(ku_app *a)
+{
+    a->card_present = false;
+    if (a->screen == KU_SCR_READING)
+        show_error(a, KU_M_ERR_PULLED_TITLE, KU_M_ERR_PULLED_HELP, true);
+    else if (has_session_screen(a->screen) || ku_app_holds_personal_data(a))
+        end_session(a);
+}
+
+static void want_card(ku_app *a, enum ku_screen after)
+{
+    a->after_read = after;
+    if (a->card_present)
+        start_tap(a);
+    else
+        go(a, KU_SCR_CARD_PROMPT);
+}
+
+static void pin_key(ku_app *a, int key)
+{
+    if (key >= '0' && key <= '9') {
+        if (a->s.pin_len < 6 && !a->s.st.tap_only) {
+            a->s.pin[a->s.pin_len++] = (char)key;
+            a->s.pin[a->s.pin_len] = '\0';
+        }
+    } else if (key == KU_KEY_BACKSPACE) {
+        if (a->s.pin_len) {
+            a->s.pin[--a->s.pin_len] = '\0';
+        }
+    } else if (key == KU_KEY_ENTER) {
+        if (a->s.st.tap_only || a->s.pin_len >= 4)
+            start_confirm(a);
+    } else if (key == KU_KEY_ESCAPE) {
+        hm_wipe(a->s.pin, sizeof(a->s.pin));
+        a->s.pin_len = 0;
+        go(a, KU_SCR_STATUS);
+    }
+}
+
+static void on_button(ku_app *a, const char *id)
+{
+    hm_log_debug("kiosk: button %s on %s", id, ku_app_screen_label(a));
+    if (a->idle_warn) {
+        if (strcmp(id, "end") == 0)
+            end_session(a);
+        else
+            go(a, a->screen); /* more time */
+        return;
+    }
+    if (strcmp(id, "lang") == 0) {
+        a->lang = a->lang == KU_LANG_ZH ? KU_LANG_EN : KU_LANG_ZH;
+    } else if (strcmp(id, "elder") == 0) {
+        ku_app_set_elder(a, !a->elder);
+    } else if (strcmp(id, "status") == 0) {
+        want_card(a, KU_SCR_STATUS);
+    } else if (strcmp(id, "confirm") == 0) {
+        want_card(a, KU_SCR_PIN);
+    } else if (strcmp(id, "marriage") == 0) {
+        go(a, KU_SCR_MARRIAGE);
+    } else if (strcmp(id, "staff") == 0) {
+        /* Staff will see the resident's screen: drop the data first. */
+        if (ku_app_holds_personal_data(a))
+            end_session(a);
+        go(a, KU_SCR_STAFF);
+    } else if (strcmp(id, "home") == 0 || strcmp(id, "finish") == 0 || strcmp(id, "done") == 0) {
+        end_session(a);
+    } else if (strcmp(id, "retry") == 0) {
+        if (a->card_present)
+            start_tap(a);
+        else
+            go(a, KU_SCR_CARD_PROMPT);
+    } else if (strcmp(id, "prev") == 0) {
+        if (a->s.page > 0)
+            a->s.page--;
+    } else if (strcmp(id, "next") == 0) {
+        a->s.page++;
+    } else if (strncmp(id, "confirm-", 8) == 0) {
+        long idx;
+
+        if (hm_parse_long(id + 8, 0, KU_PAY_MAX - 1, &idx) && (size_t)idx < a->s.st.n_pay &&
+            a->s.st.pay[idx].awaiting)
+            open_pin(a, (int)idx);
+    } else if (strncmp(id, "key-", 4) == 0 && a->screen == KU_SCR_PIN) {
+        pin_key(a, strcmp(id + 4, "del") == 0 ? KU_KEY_BACKSPACE : id[4]);
+    } else if (strcmp(id, "pin-ok") == 0 && a->screen == KU_SCR_PIN) {
+        pin_key(a, KU_KEY_ENTER);
+    } else if (strcmp(id, "cancel") == 0 && a->screen == KU_SCR_PIN) {
+        pin_key(a, KU_KEY_ESCAPE);
+    }
+}
+
+static bool busy(enum ku_screen s)
+{
+    return s == KU_SCR_READING || s == KU_SCR_CONFIRMING;
+}
+
+static void on_tick(ku_app *a)
+{
+    uint64_t idle = a->cfg.idle_ms * (a->elder ? 2u : 1u);
+
+    if (a->cfg.offline_sync && a->pending > 0 && a->now - a->last_sync >= a->cfg.sync_ms) {
+        struct ku_job j = { .kind = KU_JOB_SYNC };
+
+        a->last_sync = a->now;
+        push_job(a, &j);
+    }
+    if (a->screen == KU_SCR_HOME || busy(a->screen))
+        return;
+    if (!a->idle_warn && a->now - a->last_input >= idle) {
+        a->idle_warn = true;
+        a->idle_since = a->now;
+        hm_log_info("kiosk: idle on %s, offering more time", ku_screen_name(a->screen));
+    } else if (a->idle_warn && a->now - a->idle_since >= a->cfg.idle_grace_ms) {
+        hm_log_info("kiosk: idle timeout on %s, session wiped", ku_screen_name(a->screen));
+        end_session(a);
+    }
+}
+
+static bool inside(const struct ku_rect *r, int x, int y)
+{
+    return x >= r->x && y >= r->y && x < r->x + r->w && y < r->y + r->h;
+}
+
+void ku_app_handle(ku_app *a, const struct ku_event *ev)
+{
+    if (ev->now_ms > a->now)
+        a->now = ev->now_ms;
+    switch (ev->kind) {
+    case KU_EV_TOUCH: {
+        char id[32] = "";
+
+        ku_app_render(a, NULL);
+        for (size_t i = 0; i < a->nbuttons; i++)
+            if (a->buttons[i].enabled && inside(&a->buttons[i].r, ev->x, ev->y))
+                hm_strlcpy(id, a->buttons[i].id, sizeof(id));
+        a->last_input = a->now;
+        if (id[0])
+            on_button(a, id);
+        else if (a->idle_warn)
+            go(a, a->screen);
+        break;
+    }
+    case KU_EV_KEY:
+        a->last_input = a->now;
+        if (a->idle_warn)
+            go(a, a->screen);
+        else if (a->screen == KU_SCR_PIN)
+            pin_key(a, ev->key);
+        else if (ev->key == KU_KEY_ESCAPE && a->screen != KU_SCR_HOME && !busy(a->screen))
+            end_session(a);
+        break;
+    case KU_EV_CARD_INSERTED:
+        on_card_inserted(a, ev);
+        break;
+    case KU_EV_CARD_REMOVED:
+        on_card_removed(a);
+        break;
+    case KU_EV_REPLY:
+        if (ev->reply)
+            on_reply(a, ev->reply);
+        break;
+    case KU_EV_TICK:
+        on_tick(a);
+        break;
+    case KU_EV_READER_LOST:
+        a->reader_lost = true;
+        a->card_present = false;
+        if (a->screen != KU_SCR_HOME && a->screen != KU_SCR_STAFF && a->screen != KU_SCR_MARRIAGE) {
+            end_session(a);
+            show_error(a, KU_M_ERR_READER_TITLE, KU_M_ERR_READER_HELP, false);
+        }
+        break;
+    case KU_EV_READER_BACK:
+        a->reader_lost = false;
+        break;
+    }
+}
+
+/* ---- samples for --render-all and tests ---------------------------------------- */
+
+void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
+{
+    hm_wipe(&a->s, sizeof(a->s));
+    a->idle_warn = false;
+    a->offline = false;
+    if (s != KU_SCR_HOME && s != KU_SCR_CARD_PROMPT && s != KU_SCR_READING &&
+        s != KU_SCR_CARD_ERROR && s != KU_SCR_MARRIAGE && s != KU_SCR_STAFF)
+        ku_fake_status(&a->s.st, (int64_t)(a->now / 1000));
+    a->screen = s;
+    a->s.pay_idx = 0;
+    switch (s) {
+    case KU_SCR_HOME:
+        a->offline = variant == 1;
+        break;
+    case KU_SCR_CARD_ERROR: {
+        static const enum ku_result errs[] = { KU_R_CARD_PULLED, KU_R_CARD_UNREADABLE,
+                                               KU_R_NOT_WELFARE, KU_R_CARD_REFUSED,
+                                               KU_R_NETWORK,     KU_R_PIN_BLOCKED };
+        tap_error(a, errs[(size_t)variant % HM_ARRAY_SIZE(errs)]);
+        break;
+    }
+    case KU_SCR_STATUS:
+        a->s.page = variant;
+        a->idle_warn = variant == 9;
+        a->idle_since = a->now;
+        break;
+    case KU_SCR_PIN:
+        a->s.pin_len = variant ? 2 : 4;
+        memcpy(a->s.pin, "0000", a->s.pin_len);
+        a->s.pin_wrong = variant == 1;
+        a->s.tries_left = 2;
+        break;
+    case KU_SCR_RECEIPT:
+        ku_fake_receipt(&a->s.rc, &a->s.st.pay[0]);
+        break;
+    case KU_SCR_QUEUED:
+        a->offline = true;
+        break;
+    default:
+        break;
+    }
+    a->screen = s;
+}

@@ -1,0 +1,923 @@
+/* Lays out each screen in millimetres: drawing commands and the touch targets they make. */
+#include "app_int.h"
+
+#include "hm/log.h"
+#include "hm/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * Colours and sizes of one mode. Text sizes come from the normal theme only: 长辈模式 draws
+ * them at exactly twice the pixels (ku_app_render), with high contrast and 27 mm targets.
+ */
+struct theme {
+    uint32_t bg, fg, muted, head, head_fg, panel, panel_border, btn, btn_fg, btn2, btn2_fg, staff,
+        staff_fg, warn, banner, banner_fg, ok, dim;
+    double body_mm, title_mm, small_mm, big_mm, target_mm, margin_mm, gap_mm, radius_mm, border_mm;
+};
+
+static const struct theme normal_theme = {
+    .bg = 0xF4F6FAFF,
+    .fg = 0x1A1A1AFF,
+    .muted = 0x4A505AFF,
+    .head = 0x1259B8FF,
+    .head_fg = 0xFFFFFFFF,
+    .panel = 0xFFFFFFFF,
+    .panel_border = 0xC9CFD8FF,
+    .btn = 0x1259B8FF,
+    .btn_fg = 0xFFFFFFFF,
+    .btn2 = 0xE3E8F0FF,
+    .btn2_fg = 0x1A1A1AFF,
+    .staff = 0xB54708FF,
+    .staff_fg = 0xFFFFFFFF,
+    .warn = 0xB42318FF,
+    .banner = 0xB42318FF,
+    .banner_fg = 0xFFFFFFFF,
+    .ok = 0x067647FF,
+    .dim = 0x000000B0,
+    .body_mm = 5.5,
+    .title_mm = 9,
+    .small_mm = 4.5,
+    .big_mm = 12,
+    .target_mm = 15,
+    .margin_mm = 8,
+    .gap_mm = 4,
+    .radius_mm = 2.5,
+    .border_mm = 0.3,
+};
+
+static const struct theme elder_theme = {
+    .bg = 0x000000FF,
+    .fg = 0xFFFFFFFF,
+    .muted = 0xE6E6E6FF,
+    .head = 0x000000FF,
+    .head_fg = 0xFFD500FF,
+    .panel = 0x000000FF,
+    .panel_border = 0xFFFFFFFF,
+    .btn = 0xFFD500FF,
+    .btn_fg = 0x000000FF,
+    .btn2 = 0xFFFFFFFF,
+    .btn2_fg = 0x000000FF,
+    .staff = 0xFF9F1AFF,
+    .staff_fg = 0x000000FF,
+    .warn = 0xFF8A80FF,
+    .banner = 0xFFFFFFFF,
+    .banner_fg = 0x000000FF,
+    .ok = 0x7CFC9AFF,
+    .dim = 0x000000D8,
+    .target_mm = 27,
+    .margin_mm = 8,
+    .gap_mm = 5,
+    .radius_mm = 3,
+    .border_mm = 0.8,
+};
+
+const void *ku_theme_for_tests(bool elder, size_t *n_pairs, uint32_t pairs[][2]);
+
+/* The colour pairs text is drawn in (foreground, background), for the contrast test. */
+const void *ku_theme_for_tests(bool elder, size_t *n_pairs, uint32_t pairs[][2])
+{
+    const struct theme *t = elder ? &elder_theme : &normal_theme;
+    const uint32_t p[][2] = {
+        { t->fg, t->bg },       { t->muted, t->bg },         { t->head_fg, t->head },
+        { t->btn_fg, t->btn },  { t->btn2_fg, t->btn2 },     { t->staff_fg, t->staff },
+        { t->warn, t->bg },     { t->banner_fg, t->banner }, { t->fg, t->panel },
+        { t->muted, t->panel }, { t->warn, t->panel },       { t->ok, t->bg },
+    };
+
+    memcpy(pairs, p, sizeof(p));
+    *n_pairs = HM_ARRAY_SIZE(p);
+    return t;
+}
+
+enum style { ST_PRIMARY = 0, ST_SECONDARY, ST_STAFF };
+
+struct ctx {
+    ku_app *a;
+    struct ku_draw_list *l;
+    const struct theme *t;
+    int W, H, m, gap, target, body, title, small, big, radius, bw;
+    int y; /* the next free line of the content area */
+};
+
+static int px(const struct ctx *c, double mm)
+{
+    return ku_mm(c->a->cfg.dpi, mm);
+}
+
+static int line_h(int size)
+{
+    return size * 145 / 100;
+}
+
+/* ---- strings ----------------------------------------------------------------- */
+
+static const char *tr(struct ctx *c, enum ku_msg m)
+{
+    const struct ku_catalog *cat = c->a->cat[c->a->lang];
+    static char missing[KU_MSG_COUNT][48];
+
+    if (cat && (unsigned)m < KU_MSG_COUNT && cat->text[m])
+        return cat->text[m];
+    c->a->missing_lookups++;
+    hm_log_error("kiosk: message %s missing in %s", ku_msg_key(m),
+                 c->a->lang == KU_LANG_EN ? "en" : "zh-CN");
+    if ((unsigned)m >= KU_MSG_COUNT)
+        return "[?]";
+    snprintf(missing[m], sizeof(missing[m]), "[%s]", ku_msg_key(m));
+    return missing[m];
+}
+
+/* The message with {1} {2} {3} replaced. */
+static const char *trf(struct ctx *c, char *buf, size_t cap, enum ku_msg m, const char *a1,
+                       const char *a2, const char *a3)
+{
+    const char *f = tr(c, m), *args[3] = { a1, a2, a3 };
+    size_t o = 0;
+
+    for (; *f && o + 1 < cap; f++) {
+        if (f[0] == '{' && f[1] >= '1' && f[1] <= '3' && f[2] == '}') {
+            const char *v = args[f[1] - '1'] ? args[f[1] - '1'] : "";
+
+            while (*v && o + 1 < cap)
+                buf[o++] = *v++;
+            f += 2;
+        } else {
+            buf[o++] = *f;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Width of a code point in em: CJK and full-width forms 1, Latin about 0.62 (wide enough). */
+static double cp_em(unsigned cp)
+{
+    if (cp < 0x80)
+        return cp == ' ' ? 0.3 : (cp >= 'A' && cp <= 'Z') || cp == 'W' || cp == 'm' ? 0.72 : 0.6;
+    return 1.0;
+}
+
+static unsigned next_cp(const char **s)
+{
+    const unsigned char *p = (const unsigned char *)*s;
+    unsigned cp = p[0];
+    int n = 1;
+
+    if (cp >= 0xF0 && p[1] && p[2] && p[3]) {
+        cp = (cp & 7u) << 18 | (p[1] & 63u) << 12 | (p[2] & 63u) << 6 | (p[3] & 63u);
+        n = 4;
+    } else if (cp >= 0xE0 && p[1] && p[2]) {
+        cp = (cp & 15u) << 12 | (p[1] & 63u) << 6 | (p[2] & 63u);
+        n = 3;
+    } else if (cp >= 0xC0 && p[1]) {
+        cp = (cp & 31u) << 6 | (p[1] & 63u);
+        n = 2;
+    }
+    *s += n;
+    return cp;
+}
+
+/*
+ * Lines the text takes at size in width w: greedy, breaking between CJK
+ * characters and at spaces, as the platform does with the font's real widths
+ * (ours are slightly wider, so the platform never needs more lines).
+ */
+static int text_lines(const char *s, int size, int w)
+{
+    double x = 0, word = 0, limit = (double)w / size;
+    int lines = 1;
+
+    while (*s) {
+        unsigned cp = next_cp(&s);
+
+        if (cp == '\n') {
+            lines++;
+            x = word = 0;
+            continue;
+        }
+        if (cp < 0x80 && cp != ' ') {
+            word += cp_em(cp);
+            continue;
+        }
+        if (word > 0) {
+            if (x + word > limit && x > 0) {
+                lines++;
+                x = 0;
+            }
+            x += word;
+            word = 0;
+        }
+        if (x + cp_em(cp) > limit && x > 0) {
+            lines++;
+            x = 0;
+            if (cp == ' ')
+                continue;
+        }
+        x += cp_em(cp);
+    }
+    if (word > 0 && x + word > limit && x > 0)
+        lines++;
+    return lines;
+}
+
+/* ---- emitting ------------------------------------------------------------------ */
+
+static struct ku_cmd *cmd(struct ctx *c, enum ku_cmd_kind k, struct ku_rect r)
+{
+    struct ku_cmd *x;
+
+    if (!c->l)
+        return NULL;
+    if (c->l->n == KU_CMDS_MAX) {
+        c->l->overflow = true;
+        return NULL;
+    }
+    x = &c->l->cmds[c->l->n++];
+    memset(x, 0, sizeof(*x));
+    x->kind = k;
+    x->r = r;
+    return x;
+}
+
+static size_t put_str(struct ctx *c, const char *s)
+{
+    size_t n = strlen(s) + 1, off = c->l->used;
+
+    if (c->l->used + n > sizeof(c->l->arena)) {
+        c->l->overflow = true;
+        return sizeof(c->l->arena);
+    }
+    memcpy(c->l->arena + off, s, n);
+    c->l->used += n;
+    return off;
+}
+
+static void rect(struct ctx *c, struct ku_rect r, uint32_t fill, int radius, uint32_t border,
+                 int bw)
+{
+    struct ku_cmd *x = cmd(c, KU_CMD_RECT, r);
+
+    if (!x)
+        return;
+    x->color = fill;
+    x->radius = radius;
+    x->border = border;
+    x->border_px = bw;
+}
+
+static void text(struct ctx *c, struct ku_rect r, const char *s, int size, uint32_t color,
+                 enum ku_align al, bool bold)
+{
+    struct ku_cmd *x = cmd(c, KU_CMD_TEXT, r);
+
+    if (!x)
+        return;
+    x->text = put_str(c, s);
+    x->size = size;
+    x->color = color;
+    x->align = al;
+    x->bold = bold;
+}
+
+/* A paragraph at c->y across the content width; returns its height and moves c->y. */
+static int para(struct ctx *c, const char *s, int size, uint32_t color, enum ku_align al, bool bold)
+{
+    int w = c->W - 2 * c->m, h = text_lines(s, size, w) * line_h(size);
+
+    text(c, (struct ku_rect){ c->m, c->y, w, h }, s, size, color, al, bold);
+    c->y += h + c->gap;
+    return h;
+}
+
+static void icon(struct ctx *c, struct ku_rect r, enum ku_icon i, uint32_t color, uint32_t two)
+{
+    struct ku_cmd *x = cmd(c, KU_CMD_ICON, r);
+
+    if (!x)
+        return;
+    x->icon = (int)i;
+    x->color = color;
+    x->border = two;
+}
+
+static void button(struct ctx *c, const char *id, struct ku_rect r, const char *label,
+                   enum style st, bool enabled)
+{
+    const struct theme *t = c->t;
+    uint32_t fill = st == ST_PRIMARY ? t->btn : st == ST_STAFF ? t->staff : t->btn2;
+    uint32_t fg = st == ST_PRIMARY ? t->btn_fg : st == ST_STAFF ? t->staff_fg : t->btn2_fg;
+    int size = c->body, pad = px(c, 2);
+    struct ku_button *b;
+
+    if (c->a->nbuttons < KU_BUTTONS_MAX) {
+        b = &c->a->buttons[c->a->nbuttons++];
+        hm_strlcpy(b->id, id, sizeof(b->id));
+        b->r = r;
+        b->enabled = enabled;
+    }
+    if (!enabled) {
+        fill = t->btn2;
+        fg = t->muted;
+    }
+    rect(c, r, fill, c->radius, c->a->elder ? t->panel_border : 0, c->a->elder ? c->bw : 0);
+    /* Long labels wrap inside the button; the height was chosen for two lines at most. */
+    int lines = text_lines(label, size, r.w - 2 * pad);
+    int h = lines * line_h(size);
+    text(c, (struct ku_rect){ r.x + pad, r.y + (r.h - h) / 2, r.w - 2 * pad, h }, label, size, fg,
+         KU_ALIGN_CENTER, true);
+    if (c->l && c->l->n && c->l->cmds[c->l->n - 1].kind == KU_CMD_TEXT)
+        c->l->cmds[c->l->n - 1].owner = c->a->nbuttons; /* the label's button, + 1 */
+}
+
+/* Height of a button whose label must fit in width w. */
+static int button_h(struct ctx *c, const char *label, int w)
+{
+    int h = text_lines(label, c->body, w - 2 * px(c, 2)) * line_h(c->body) + px(c, 3);
+
+    return h > c->target ? h : c->target;
+}
+
+/* A row of buttons across the content width at the bottom, going up from *bottom. */
+struct bdef {
+    const char *id;
+    const char *label;
+    enum style st;
+};
+
+static void button_row(struct ctx *c, int *bottom, const struct bdef *b, size_t n)
+{
+    int w = (c->W - 2 * c->m - (int)(n - 1) * c->gap) / (int)n, h = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int bh = button_h(c, b[i].label, w);
+
+        h = bh > h ? bh : h;
+    }
+    *bottom -= h;
+    for (size_t i = 0; i < n; i++)
+        button(c, b[i].id, (struct ku_rect){ c->m + (int)i * (w + c->gap), *bottom, w, h },
+               b[i].label, b[i].st, true);
+    *bottom -= c->gap;
+}
+
+/* ---- the frame ---------------------------------------------------------------- */
+
+static void header(struct ctx *c, const char *title)
+{
+    int th = text_lines(title, c->title, c->W - 2 * c->m) * line_h(c->title);
+    int h = th + px(c, 8);
+
+    rect(c, (struct ku_rect){ 0, 0, c->W, h }, c->t->head, 0, 0, 0);
+    if (c->a->elder)
+        rect(c, (struct ku_rect){ 0, h - c->bw, c->W, c->bw }, c->t->head_fg, 0, 0, 0);
+    text(c, (struct ku_rect){ c->m, (h - th) / 2, c->W - 2 * c->m, th }, title, c->title,
+         c->t->head_fg, KU_ALIGN_LEFT, true);
+    c->y = h + c->gap;
+    if (c->a->offline) {
+        const char *s = tr(c, KU_M_BANNER_OFFLINE);
+        int w = c->W - 2 * c->m - px(c, 4) - c->small * 2;
+        int bh = text_lines(s, c->small, w) * line_h(c->small) + px(c, 4);
+
+        rect(c, (struct ku_rect){ 0, c->y - c->gap, c->W, bh }, c->t->banner, 0, 0, 0);
+        icon(c,
+             (struct ku_rect){ c->m, c->y - c->gap + (bh - c->small * 2) / 2, c->small * 2,
+                               c->small * 2 },
+             KU_ICON_NETWORK, c->t->banner_fg, c->t->banner);
+        text(c,
+             (struct ku_rect){ c->m + c->small * 2 + px(c, 4), c->y - c->gap + px(c, 2), w,
+                               bh - px(c, 4) },
+             s, c->small, c->t->banner_fg, KU_ALIGN_LEFT, true);
+        c->y += bh;
+    }
+}
+
+static void period_text(struct ctx *c, const char *period, char *buf, size_t cap)
+{
+    char y[8] = "", m[4] = "";
+
+    if (strlen(period) == 7 && period[4] == '-') {
+        memcpy(y, period, 4);
+        m[0] = period[5] == '0' ? period[6] : period[5];
+        m[1] = period[5] == '0' ? '\0' : period[6];
+        trf(c, buf, cap, KU_M_PERIOD, y, m, NULL);
+    } else {
+        hm_strlcpy(buf, period, cap);
+    }
+}
+
+static enum ku_msg pay_status_msg(const char *s)
+{
+    if (strcmp(s, "paid") == 0)
+        return KU_M_PAY_PAID;
+    if (strcmp(s, "confirmed") == 0)
+        return KU_M_PAY_CONFIRMED;
+    if (strcmp(s, "disputed") == 0)
+        return KU_M_PAY_DISPUTED;
+    if (strcmp(s, "returned") == 0)
+        return KU_M_PAY_RETURNED;
+    return KU_M_PAY_SCHEDULED;
+}
+
+static enum ku_msg ent_status_msg(const char *s)
+{
+    if (strcmp(s, "phase_out") == 0)
+        return KU_M_ENT_PHASE_OUT;
+    if (strcmp(s, "suspended") == 0)
+        return KU_M_ENT_SUSPENDED;
+    if (strcmp(s, "stopped") == 0)
+        return KU_M_ENT_STOPPED;
+    return KU_M_ENT_ACTIVE;
+}
+
+/* ---- screens ------------------------------------------------------------------- */
+
+static void scr_home(struct ctx *c)
+{
+    int bottom = c->H - c->m, w = c->W - 2 * c->m, h;
+    static const struct {
+        const char *id;
+        enum ku_msg label;
+        enum style st;
+    } svc[] = {
+        { "status", KU_M_BTN_STATUS, ST_PRIMARY },
+        { "confirm", KU_M_BTN_CONFIRM, ST_PRIMARY },
+        { "marriage", KU_M_BTN_MARRIAGE, ST_PRIMARY },
+        { "staff", KU_M_BTN_STAFF, ST_STAFF },
+    };
+    struct bdef toggles[2] = {
+        { "lang", tr(c, KU_M_BTN_LANG), ST_SECONDARY },
+        { "elder", tr(c, c->a->elder ? KU_M_BTN_ELDER_OFF : KU_M_BTN_ELDER_ON), ST_SECONDARY },
+    };
+
+    header(c, tr(c, KU_M_APP_TITLE));
+    button_row(c, &bottom, toggles, 2);
+    bottom -= c->gap;
+    for (size_t i = HM_ARRAY_SIZE(svc); i-- > 0;) {
+        const char *label = tr(c, svc[i].label);
+
+        h = button_h(c, label, w);
+        bottom -= h;
+        button(c, svc[i].id, (struct ku_rect){ c->m, bottom, w, h }, label, svc[i].st, true);
+        bottom -= c->gap;
+    }
+    /* The tap area: what to do, big, with the card-on-reader picture. */
+    c->y += px(c, 4);
+    para(c, tr(c, KU_M_HOME_TAP), c->big, c->t->fg, KU_ALIGN_CENTER, true);
+    para(c, tr(c, KU_M_HOME_TAP_HINT), c->body, c->t->muted, KU_ALIGN_CENTER, false);
+    h = bottom - c->y - c->gap;
+    if (h > px(c, 30)) {
+        int iw = h * 4 / 3 < w * 4 / 5 ? h * 4 / 3 : w * 4 / 5;
+
+        icon(c, (struct ku_rect){ (c->W - iw) / 2, c->y + (h - iw * 3 / 4) / 2, iw, iw * 3 / 4 },
+             KU_ICON_CARD, c->t->btn, c->t->fg);
+    }
+}
+
+static void scr_message(struct ctx *c, enum ku_msg title, enum ku_msg help, enum ku_icon ic,
+                        uint32_t icolor, const struct bdef *b, size_t nb, bool progress)
+{
+    int bottom = c->H - c->m, side = px(c, c->a->elder ? 60 : 45);
+
+    header(c, tr(c, title));
+    for (size_t i = nb; i-- > 0;)
+        button_row(c, &bottom, &b[i], 1);
+    c->y += px(c, 6);
+    if (progress) {
+        struct ku_cmd *x =
+            cmd(c, KU_CMD_PROGRESS, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
+        if (x) {
+            x->color = c->t->btn;
+            x->phase = (int)(c->a->now / 4 % 360);
+        }
+    } else {
+        int iw = ic == KU_ICON_CARD ? side * 5 / 3 : side; /* the card picture is wide */
+
+        icon(c, (struct ku_rect){ (c->W - iw) / 2, c->y, iw, side }, ic, icolor, c->t->fg);
+    }
+    c->y += side + px(c, 6);
+    para(c, tr(c, title), c->big, c->t->fg, KU_ALIGN_CENTER, true);
+    para(c, tr(c, help), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+}
+
+static void scr_card_prompt(struct ctx *c)
+{
+    const struct bdef b[] = { { "staff", tr(c, KU_M_BTN_STAFF), ST_STAFF },
+                              { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY } };
+    int bottom = c->H - c->m, w = c->W - 2 * c->m, iw = w * 3 / 4;
+
+    header(c, tr(c, KU_M_CARD_TITLE));
+    for (size_t i = HM_ARRAY_SIZE(b); i-- > 0;)
+        button_row(c, &bottom, &b[i], 1);
+    c->y += px(c, 6);
+    para(c, tr(c, KU_M_HOME_TAP), c->big, c->t->fg, KU_ALIGN_CENTER, true);
+    para(c, tr(c, KU_M_CARD_HELP), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    if (bottom - c->y > iw * 3 / 4)
+        icon(c, (struct ku_rect){ (c->W - iw) / 2, c->y, iw, iw * 3 / 4 }, KU_ICON_CARD, c->t->btn,
+             c->t->fg);
+}
+
+static void scr_card_error(struct ctx *c)
+{
+    struct bdef b[3];
+    size_t n = 0;
+
+    if (c->a->err_retry)
+        b[n++] = (struct bdef){ "retry", tr(c, KU_M_BTN_RETRY), ST_PRIMARY };
+    b[n++] = (struct bdef){ "staff", tr(c, KU_M_BTN_STAFF), ST_STAFF };
+    b[n++] = (struct bdef){ "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY };
+    /* A card that was moved gets the placement picture again, every other error a warning. */
+    if (c->a->err_title == KU_M_ERR_PULLED_TITLE)
+        scr_message(c, c->a->err_title, c->a->err_help, KU_ICON_CARD, c->t->btn, b, n, false);
+    else
+        scr_message(c, c->a->err_title, c->a->err_help, KU_ICON_WARN, c->t->warn, b, n, false);
+}
+
+/* One line of the status list: an entitlement, a payment, or a section heading. */
+struct item {
+    int kind; /* 0 heading, 1 entitlement, 2 payment */
+    size_t idx;
+    int h;
+};
+
+/* The texts of an item row: left the name and a second line, right the amount. */
+static void item_texts(struct ctx *c, const struct item *it, char *line2, size_t cap2, char *amount,
+                       size_t capa, const char **name, bool *awaiting)
+{
+    const struct ku_status *st = &c->a->s.st;
+    char m[32], per[48];
+
+    *awaiting = false;
+    if (it->kind == 1) {
+        const struct ku_entitlement *e = &st->ent[it->idx];
+
+        ku_money(e->amount_fen, m, sizeof(m));
+        *name = e->name;
+        hm_strlcpy(line2, tr(c, ent_status_msg(e->status)), cap2);
+        trf(c, amount, capa, KU_M_STATUS_PER_MONTH, m, NULL, NULL);
+        return;
+    }
+    const struct ku_payment *p = &st->pay[it->idx];
+
+    ku_money(p->amount_fen, m, sizeof(m));
+    period_text(c, p->period, per, sizeof(per));
+    snprintf(line2, cap2, "%s · %s", per, tr(c, pay_status_msg(p->status)));
+    trf(c, amount, capa, KU_M_STATUS_AMOUNT, m, NULL, NULL);
+    *name = p->name;
+    *awaiting = p->awaiting;
+}
+
+static int item_height(struct ctx *c, const struct item *it, int wl, int wr)
+{
+    char line2[160], amount[64];
+    const char *name;
+    bool awaiting;
+    int lh = line_h(c->body), left, right;
+
+    if (it->kind == 0)
+        return line_h(c->title * 3 / 4) + c->gap;
+    item_texts(c, it, line2, sizeof(line2), amount, sizeof(amount), &name, &awaiting);
+    left = (text_lines(name, c->body, wl) + text_lines(line2, c->body, wl)) * lh;
+    right = text_lines(amount, c->body, wr) * lh + (awaiting ? c->target + px(c, 1) : 0);
+    return (left > right ? left : right) + px(c, 5);
+}
+
+static void draw_item(struct ctx *c, const struct item *it, int y, int wl, int wr)
+{
+    char line2[160], amount[64], idb[24];
+    const char *name;
+    bool awaiting;
+    int x = c->m, lh = line_h(c->body), nh, ah;
+
+    if (it->kind == 0) {
+        text(c, (struct ku_rect){ x, y, c->W - 2 * c->m, line_h(c->title * 3 / 4) },
+             tr(c, it->idx ? KU_M_STATUS_PAYMENTS : KU_M_STATUS_ENTITLEMENTS), c->title * 3 / 4,
+             c->t->fg, KU_ALIGN_LEFT, true);
+        return;
+    }
+    item_texts(c, it, line2, sizeof(line2), amount, sizeof(amount), &name, &awaiting);
+    rect(c, (struct ku_rect){ x, y, c->W - 2 * c->m, it->h - c->gap / 2 }, c->t->panel, c->radius,
+         c->t->panel_border, c->bw);
+    nh = text_lines(name, c->body, wl) * lh;
+    ah = text_lines(amount, c->body, wr) * lh;
+    text(c, (struct ku_rect){ x + px(c, 2), y + px(c, 2), wl, nh }, name, c->body, c->t->fg,
+         KU_ALIGN_LEFT, true);
+    text(c,
+         (struct ku_rect){ x + px(c, 2), y + px(c, 2) + nh, wl,
+                           text_lines(line2, c->body, wl) * lh },
+         line2, c->body, awaiting ? c->t->warn : c->t->muted, KU_ALIGN_LEFT, awaiting);
+    text(c, (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 2), wr, ah }, amount, c->body,
+         c->t->fg, KU_ALIGN_RIGHT, true);
+    if (awaiting) {
+        snprintf(idb, sizeof(idb), "confirm-%zu", it->idx);
+        button(c, idb,
+               (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 3) + ah, wr, c->target },
+               tr(c, KU_M_BTN_CONFIRM_THIS), ST_PRIMARY, true);
+    }
+}
+
+static void scr_status(struct ctx *c)
+{
+    const struct ku_status *st = &c->a->s.st;
+    struct item items[KU_ENT_MAX + KU_PAY_MAX + 2];
+    size_t n = 0, first = 0;
+    char buf[200], m[32];
+    int bottom = c->H - c->m, wr = px(c, c->a->elder ? 80 : 50);
+    int wl = c->W - 2 * c->m - wr - px(c, 6);
+    int pages = 1, page = 0, used = 0;
+    const struct bdef foot[] = { { "staff", tr(c, KU_M_BTN_STAFF), ST_STAFF },
+                                 { "finish", tr(c, KU_M_BTN_FINISH), ST_SECONDARY } };
+
+    header(c, tr(c, KU_M_STATUS_TITLE));
+    button_row(c, &bottom, foot, 2);
+    para(c, trf(c, buf, sizeof(buf), KU_M_STATUS_HELLO, st->name, NULL, NULL), c->title, c->t->fg,
+         KU_ALIGN_LEFT, true);
+    ku_money(st->year_total_fen, m, sizeof(m));
+    para(c, trf(c, buf, sizeof(buf), KU_M_STATUS_YEAR_TOTAL, m, NULL, NULL), c->body, c->t->fg,
+         KU_ALIGN_LEFT, false);
+    para(c, trf(c, buf, sizeof(buf), KU_M_STATUS_CARD_NO, st->welfare_masked, NULL, NULL), c->small,
+         c->t->muted, KU_ALIGN_LEFT, false);
+
+    items[n++] = (struct item){ 0, 0, 0 };
+    for (size_t i = 0; i < st->n_ent; i++)
+        items[n++] = (struct item){ 1, i, 0 };
+    items[n++] = (struct item){ 0, 1, 0 };
+    for (size_t i = 0; i < st->n_pay; i++)
+        items[n++] = (struct item){ 2, i, 0 };
+    for (size_t i = 0; i < n; i++)
+        items[i].h = item_height(c, &items[i], wl, wr) + (items[i].kind ? c->gap / 2 : 0);
+
+    /* Pages: as many items as fit above the page buttons. */
+    int pager_h = c->target + c->gap, avail = bottom - c->y - pager_h;
+    for (size_t i = 0; i < n; i++) {
+        if (used + items[i].h > avail && used > 0) {
+            pages++;
+            used = 0;
+        }
+        used += items[i].h;
+    }
+    if (c->a->s.page >= pages)
+        c->a->s.page = pages - 1;
+    if (pages == 1)
+        avail += pager_h;
+    used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (used + items[i].h > avail && used > 0) {
+            page++;
+            used = 0;
+        }
+        if (page == c->a->s.page) {
+            if (!first && used == 0)
+                first = i;
+            draw_item(c, &items[i], c->y + used, wl, wr);
+        }
+        used += items[i].h;
+    }
+    (void)first;
+    if (pages > 1) {
+        int w = (c->W - 2 * c->m - 2 * c->gap) / 3;
+        int y = bottom - c->target;
+
+        button(c, "prev", (struct ku_rect){ c->m, y, w, c->target }, tr(c, KU_M_BTN_PREV),
+               ST_SECONDARY, c->a->s.page > 0);
+        char p1[16], p2[16];
+        snprintf(p1, sizeof(p1), "%d", c->a->s.page + 1);
+        snprintf(p2, sizeof(p2), "%d", pages);
+        text(c,
+             (struct ku_rect){ c->m + w + c->gap, y + (c->target - line_h(c->body)) / 2, w,
+                               line_h(c->body) },
+             trf(c, buf, sizeof(buf), KU_M_STATUS_PAGE, p1, p2, NULL), c->body, c->t->fg,
+             KU_ALIGN_CENTER, false);
+        button(c, "next", (struct ku_rect){ c->m + 2 * (w + c->gap), y, w, c->target },
+               tr(c, KU_M_BTN_NEXT), ST_SECONDARY, c->a->s.page + 1 < pages);
+    }
+}
+
+static void pay_summary(struct ctx *c, enum ku_msg m, char *buf, size_t cap)
+{
+    const struct ku_payment *p = &c->a->s.st.pay[c->a->s.pay_idx];
+    char per[48], mon[32];
+
+    period_text(c, p->period, per, sizeof(per));
+    ku_money(p->amount_fen, mon, sizeof(mon));
+    if (m == KU_M_PIN_FOR)
+        trf(c, buf, cap, m, p->name, per, mon);
+    else
+        trf(c, buf, cap, m, per, mon, NULL);
+}
+
+static void scr_pin(struct ctx *c)
+{
+    char buf[256], dots[64] = "", t[8];
+    int bottom = c->H - c->m, w = c->W - 2 * c->m;
+    int kw = (w - 2 * c->gap) / 3, kh = c->target * 11 / 10;
+    const struct bdef cancel = { "cancel", tr(c, KU_M_BTN_CANCEL), ST_SECONDARY };
+    static const char *const keys[12] = { "1", "2", "3", "4",   "5", "6",
+                                          "7", "8", "9", "del", "0", "ok" };
+    const struct visit_pin {
+        bool tap;
+    } v = { c->a->s.st.tap_only };
+
+    header(c, tr(c, KU_M_PIN_TITLE));
+    button_row(c, &bottom, &cancel, 1);
+    pay_summary(c, KU_M_PIN_FOR, buf, sizeof(buf));
+    para(c, buf, c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    if (c->a->s.pin_wrong) {
+        snprintf(t, sizeof(t), "%d", c->a->s.tries_left);
+        para(c, trf(c, buf, sizeof(buf), KU_M_PIN_WRONG, t, NULL, NULL), c->body, c->t->warn,
+             KU_ALIGN_LEFT, true);
+    } else {
+        para(c, tr(c, v.tap ? KU_M_PIN_TAP : KU_M_PIN_HELP), c->body, c->t->fg, KU_ALIGN_LEFT,
+             false);
+    }
+    if (!v.tap) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < 6; i++)
+            o += (size_t)snprintf(dots + o, sizeof(dots) - o, "%s%s", i ? " " : "",
+                                  i < c->a->s.pin_len ? "●" : "○");
+        int dh = line_h(c->big) + px(c, 4);
+        rect(c, (struct ku_rect){ c->m, c->y, w, dh }, c->t->panel, c->radius, c->t->panel_border,
+             c->bw > 1 ? c->bw : 1);
+        text(c, (struct ku_rect){ c->m, c->y + px(c, 2), w, line_h(c->big) }, dots, c->big,
+             c->t->fg, KU_ALIGN_CENTER, false);
+        c->y += dh + c->gap;
+    }
+    int top = bottom - 4 * kh - 3 * c->gap;
+    if (top < c->y)
+        top = c->y;
+    for (int i = 0; i < 12; i++) {
+        struct ku_rect r = { c->m + (i % 3) * (kw + c->gap), top + (i / 3) * (kh + c->gap), kw,
+                             kh };
+        char id[16];
+        bool ok = strcmp(keys[i], "ok") == 0, del = strcmp(keys[i], "del") == 0;
+
+        if (v.tap && !ok)
+            continue;
+        if (ok)
+            hm_strlcpy(id, "pin-ok", sizeof(id));
+        else
+            snprintf(id, sizeof(id), "key-%s", keys[i]);
+        button(c, id, r,
+               ok    ? tr(c, KU_M_BTN_OK)
+               : del ? tr(c, KU_M_BTN_DEL)
+                     : keys[i],
+               ok ? ST_PRIMARY : ST_SECONDARY, !ok || v.tap || c->a->s.pin_len >= 4);
+    }
+}
+
+static void scr_receipt(struct ctx *c)
+{
+    const struct bdef done = { "done", tr(c, KU_M_BTN_DONE), ST_PRIMARY };
+    char buf[256], idl[96];
+    int bottom = c->H - c->m, side;
+    const struct ku_receipt *r = &c->a->s.rc;
+
+    header(c, tr(c, KU_M_RECEIPT_TITLE));
+    button_row(c, &bottom, &done, 1);
+    para(c, tr(c, KU_M_RECEIPT_TITLE), c->big, c->t->ok, KU_ALIGN_CENTER, true);
+    pay_summary(c, KU_M_RECEIPT_WHAT, buf, sizeof(buf));
+    para(c, buf, c->body, c->t->fg, KU_ALIGN_CENTER, true);
+    if (r->again)
+        para(c, tr(c, KU_M_RECEIPT_AGAIN), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    trf(c, idl, sizeof(idl), KU_M_RECEIPT_ID, r->id, NULL, NULL);
+    int below = line_h(c->body) * text_lines(tr(c, KU_M_RECEIPT_SCAN), c->body, c->W - 2 * c->m) +
+                line_h(c->small) + 3 * c->gap;
+    side = bottom - c->y - below;
+    if (side > px(c, 110))
+        side = px(c, 110);
+    if (side > c->W - 2 * c->m)
+        side = c->W - 2 * c->m;
+    /* A white square behind the code, whatever the theme: phones need light around it. */
+    struct ku_cmd *x = cmd(c, KU_CMD_QR, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
+    if (x) {
+        x->text = put_str(c, r->token);
+        x->color = 0x000000FF;
+        x->border = 0xFFFFFFFF;
+    }
+    c->y += side + c->gap;
+    para(c, tr(c, KU_M_RECEIPT_SCAN), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    para(c, idl, c->small, c->t->muted, KU_ALIGN_CENTER, false);
+}
+
+static void scr_idle(struct ctx *c)
+{
+    char buf[256], secs[24];
+    uint64_t left = c->a->cfg.idle_grace_ms - (c->a->now - c->a->idle_since);
+    int w = c->W - 2 * c->m, bw = w - 2 * px(c, 6), h, y;
+    const char *more = tr(c, KU_M_BTN_MORE_TIME), *end = tr(c, KU_M_BTN_END);
+
+    if (c->a->now - c->a->idle_since > c->a->cfg.idle_grace_ms)
+        left = 0;
+    snprintf(secs, sizeof(secs), "%llu", (unsigned long long)((left + 999) / 1000));
+    trf(c, buf, sizeof(buf), KU_M_IDLE_HELP, secs, NULL, NULL);
+    int th = text_lines(tr(c, KU_M_IDLE_TITLE), c->title, bw) * line_h(c->title);
+    int hh = text_lines(buf, c->body, bw) * line_h(c->body);
+    int b1 = button_h(c, more, bw), b2 = button_h(c, end, bw);
+
+    h = px(c, 12) + th + c->gap + hh + 2 * c->gap + b1 + c->gap + b2;
+    y = (c->H - h) / 2;
+    c->a->nbuttons = 0; /* only the question's buttons answer now */
+    rect(c, (struct ku_rect){ 0, 0, c->W, c->H }, c->t->dim, 0, 0, 0);
+    rect(c, (struct ku_rect){ c->m, y, w, h }, c->t->panel == 0x000000FF ? 0x000000FF : 0xFFFFFFFF,
+         c->radius, c->t->panel_border, c->bw > 1 ? c->bw : 1);
+    y += px(c, 6);
+    text(c, (struct ku_rect){ c->m + px(c, 6), y, bw, th }, tr(c, KU_M_IDLE_TITLE), c->title,
+         c->t->fg, KU_ALIGN_CENTER, true);
+    y += th + c->gap;
+    text(c, (struct ku_rect){ c->m + px(c, 6), y, bw, hh }, buf, c->body, c->t->fg, KU_ALIGN_CENTER,
+         false);
+    y += hh + 2 * c->gap;
+    button(c, "more-time", (struct ku_rect){ c->m + px(c, 6), y, bw, b1 }, more, ST_PRIMARY, true);
+    y += b1 + c->gap;
+    button(c, "end", (struct ku_rect){ c->m + px(c, 6), y, bw, b2 }, end, ST_SECONDARY, true);
+}
+
+void ku_app_render(ku_app *a, struct ku_draw_list *l)
+{
+    const struct theme *t = a->elder ? &elder_theme : &normal_theme;
+    struct ctx c = { .a = a, .l = l, .t = t, .W = a->cfg.width, .H = a->cfg.height };
+    const struct bdef home = { "home", tr(&c, KU_M_BTN_HOME), ST_SECONDARY };
+    const struct bdef staff = { "staff", tr(&c, KU_M_BTN_STAFF), ST_STAFF };
+    const struct bdef done = { "done", tr(&c, KU_M_BTN_DONE), ST_PRIMARY };
+
+    c.m = px(&c, t->margin_mm);
+    c.gap = px(&c, t->gap_mm);
+    c.target = px(&c, t->target_mm);
+    /* 长辈模式's text is exactly twice the normal size in pixels (not rounded separately). */
+    int k = a->elder ? 2 : 1;
+    c.body = k * px(&c, normal_theme.body_mm);
+    c.title = k * px(&c, normal_theme.title_mm);
+    c.small = k * px(&c, normal_theme.small_mm);
+    c.big = k * px(&c, normal_theme.big_mm);
+    c.radius = px(&c, t->radius_mm);
+    c.bw = px(&c, t->border_mm);
+    a->nbuttons = 0;
+    if (l)
+        ku_draw_clear(l);
+    rect(&c, (struct ku_rect){ 0, 0, c.W, c.H }, t->bg, 0, 0, 0);
+    switch (a->screen) {
+    case KU_SCR_HOME:
+        scr_home(&c);
+        break;
+    case KU_SCR_CARD_PROMPT:
+        scr_card_prompt(&c);
+        break;
+    case KU_SCR_READING:
+        scr_message(&c, KU_M_READING_TITLE, KU_M_READING_HELP, KU_ICON_CARD, t->btn, NULL, 0, true);
+        break;
+    case KU_SCR_CARD_ERROR:
+        scr_card_error(&c);
+        break;
+    case KU_SCR_STATUS:
+        scr_status(&c);
+        break;
+    case KU_SCR_PIN:
+        scr_pin(&c);
+        break;
+    case KU_SCR_CONFIRMING:
+        scr_message(&c, KU_M_CONFIRMING_TITLE, KU_M_CONFIRMING_HELP, KU_ICON_CARD, t->btn, NULL, 0,
+                    true);
+        break;
+    case KU_SCR_RECEIPT:
+        scr_receipt(&c);
+        break;
+    case KU_SCR_QUEUED:
+        scr_message(&c, KU_M_QUEUED_TITLE, KU_M_QUEUED_HELP, KU_ICON_NETWORK, t->warn, &done, 1,
+                    false);
+        break;
+    case KU_SCR_MARRIAGE: {
+        const struct bdef b[2] = { staff, home };
+        scr_message(&c, KU_M_MARRIAGE_TITLE, KU_M_MARRIAGE_HELP, KU_ICON_STAFF, t->btn, b, 2,
+                    false);
+        break;
+    }
+    case KU_SCR_STAFF:
+        scr_message(&c, KU_M_STAFF_TITLE, KU_M_STAFF_HELP, KU_ICON_STAFF, t->staff, &home, 1,
+                    false);
+        break;
+    case KU_SCR_COUNT:
+        break;
+    }
+    if (a->idle_warn)
+        scr_idle(&c);
+}
+
+size_t ku_app_buttons(const ku_app *a, const struct ku_button **out)
+{
+    *out = a->buttons;
+    return a->nbuttons;
+}
+
+bool ku_app_button_rect(ku_app *a, const char *id, struct ku_rect *out)
+{
+    ku_app_render(a, NULL);
+    for (size_t i = 0; i < a->nbuttons; i++) {
+        if (strcmp(a->buttons[i].id, id) == 0) {
+            *out = a->buttons[i].r;
+            return a->buttons[i].enabled;
+        }
+    }
+    return false;
+}
