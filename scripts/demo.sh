@@ -1,19 +1,18 @@
 #!/bin/sh
 # The README's demo command: installs what is missing, builds Huimin and runs
-# the demo deployment. Until the kiosk exists it runs the furthest end-to-end
-# path there is: a private pcscd with virtual cards, read through cardlib, and
-# huimin-server with a demo deployment answering a welfare card's tap.
+# the demo, each part with a private pcscd and virtual cards: cards read
+# through cardlib; huimin-server with the 富川 demo deployment answering a
+# welfare card's tap, status and a confirmation through huimin-client; a
+# marriage-registration appointment booked with two ID cards; and last the
+# kiosk, huimin-kiosk, in a window (or, with no display, headless with a
+# screenshot of every screen in ./demo-shots).
 set -eu
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)"
-# The demo: a private pcscd with the demo residents' virtual cards.
-if [ -x build/release/tools/huimin-demo ]; then
-    exec build/release/tools/huimin-demo "$@"
-fi
-# Until the kiosk exists (issue 9): the card path through a private pcscd.
+# The card path through a private pcscd.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp fixtures/cards/test-card.json "$work/card.json"
@@ -28,3 +27,6 @@ build/release/tools/huimin-rig --card "$work/welfare.json" -- scripts/demo-serve
 # Appointments on the same deployment: two ID cards in the readers.
 build/release/tools/huimin-rig --card "$work/ids/li-td1.json" --card "$work/ids/wang-td1.json" -- \
     scripts/demo-appointments.sh build/release
+# The kiosk: 张秀英's card on the reader of a kiosk of its own demo deployment.
+cp fixtures/cards/piv-blank.json "$work/kiosk-card.json"
+build/release/tools/huimin-rig --card "$work/kiosk-card.json" -- scripts/demo-kiosk.sh build/release
