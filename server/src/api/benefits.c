@@ -227,61 +227,65 @@ static const char *text_or_null(const struct hs_rows *r, int row, int col)
     return hs_rows_is_null(r, row, col) ? NULL : hs_rows_text(r, row, col);
 }
 
+/*
+ * The columns of status_write's one query: entitlements (ST_KIND 0) and
+ * payments (1) in a UNION ALL, as alike as their types allow.
+ */
+enum {
+    ST_KIND,
+    ST_ID,
+    ST_PROG,
+    ST_PROG_NAME,
+    ST_AMOUNT,
+    ST_PERIOD,
+    ST_STATUS,
+    ST_START_OR_PAID, /* entitlement start_date, payment paid_date */
+    ST_END_OR_CHANNEL,
+    ST_REASON_OR_ACCOUNT,
+    ST_ENTITLEMENT, /* payments: their entitlement */
+};
+
 /* Members are written in sorted order, as jansson's JSON_SORT_KEYS would. */
-static void status_entitlements(const struct hs_rows *r, struct hs_jw *w)
+static void status_entitlements(const struct hs_rows *r, int from, int to, struct hs_jw *w)
 {
     hs_jw_key(w, "entitlements");
     hs_jw_arr(w);
-    for (int i = 0; i < hs_rows_count(r); i++) {
+    for (int i = from; i < to; i++) {
         hs_jw_obj(w);
-        hs_jw_kint(w, "amount_fen", hs_rows_int(r, i, 3));
-        hs_jw_kstr(w, "end", text_or_null(r, i, 7));
-        hs_jw_kstr(w, "id", hs_rows_text(r, i, 0));
-        hs_jw_kstr(w, "period", hs_rows_text(r, i, 4));
-        hs_jw_kstr(w, "programme", hs_rows_text(r, i, 1));
-        hs_jw_kstr(w, "programme_name", hs_rows_text(r, i, 2));
-        hs_jw_kstr(w, "reason", hs_rows_text(r, i, 8));
-        hs_jw_kstr(w, "start", hs_rows_text(r, i, 6));
-        hs_jw_kstr(w, "status", entitlement_status_name(hs_rows_int(r, i, 5)));
+        hs_jw_kint(w, "amount_fen", hs_rows_int(r, i, ST_AMOUNT));
+        hs_jw_kstr(w, "end", text_or_null(r, i, ST_END_OR_CHANNEL));
+        hs_jw_kstr(w, "id", hs_rows_text(r, i, ST_ID));
+        hs_jw_kstr(w, "period", hs_rows_text(r, i, ST_PERIOD));
+        hs_jw_kstr(w, "programme", hs_rows_text(r, i, ST_PROG));
+        hs_jw_kstr(w, "programme_name", hs_rows_text(r, i, ST_PROG_NAME));
+        hs_jw_kstr(w, "reason", hs_rows_text(r, i, ST_REASON_OR_ACCOUNT));
+        hs_jw_kstr(w, "start", hs_rows_text(r, i, ST_START_OR_PAID));
+        hs_jw_kstr(w, "status", entitlement_status_name(hs_rows_int(r, i, ST_STATUS)));
         hs_jw_end_obj(w);
     }
     hs_jw_end_arr(w);
 }
 
-/* The payment rows' columns (status_write's query). */
-enum {
-    PY_ID,
-    PY_ENT,
-    PY_PROG,
-    PY_PROG_NAME,
-    PY_PERIOD,
-    PY_AMOUNT,
-    PY_CHANNEL,
-    PY_ACCOUNT,
-    PY_PAID,
-    PY_STATUS
-};
-
 static void status_payment(const struct hs_rows *r, int i, struct hs_jw *w)
 {
     hs_jw_obj(w);
-    hs_jw_kstr(w, "account", hs_rows_text(r, i, PY_ACCOUNT));
-    hs_jw_kint(w, "amount_fen", hs_rows_int(r, i, PY_AMOUNT));
-    hs_jw_kstr(w, "channel", hs_rows_text(r, i, PY_CHANNEL));
-    hs_jw_kstr(w, "entitlement", hs_rows_text(r, i, PY_ENT));
-    hs_jw_kstr(w, "id", hs_rows_text(r, i, PY_ID));
-    hs_jw_kstr(w, "paid_date", text_or_null(r, i, PY_PAID));
-    hs_jw_kstr(w, "period", hs_rows_text(r, i, PY_PERIOD));
-    hs_jw_kstr(w, "programme", hs_rows_text(r, i, PY_PROG));
-    hs_jw_kstr(w, "programme_name", hs_rows_text(r, i, PY_PROG_NAME));
-    hs_jw_kstr(w, "status", payment_status_name(hs_rows_int(r, i, PY_STATUS)));
+    hs_jw_kstr(w, "account", hs_rows_text(r, i, ST_REASON_OR_ACCOUNT));
+    hs_jw_kint(w, "amount_fen", hs_rows_int(r, i, ST_AMOUNT));
+    hs_jw_kstr(w, "channel", hs_rows_text(r, i, ST_END_OR_CHANNEL));
+    hs_jw_kstr(w, "entitlement", hs_rows_text(r, i, ST_ENTITLEMENT));
+    hs_jw_kstr(w, "id", hs_rows_text(r, i, ST_ID));
+    hs_jw_kstr(w, "paid_date", text_or_null(r, i, ST_START_OR_PAID));
+    hs_jw_kstr(w, "period", hs_rows_text(r, i, ST_PERIOD));
+    hs_jw_kstr(w, "programme", hs_rows_text(r, i, ST_PROG));
+    hs_jw_kstr(w, "programme_name", hs_rows_text(r, i, ST_PROG_NAME));
+    hs_jw_kstr(w, "status", payment_status_name(hs_rows_int(r, i, ST_STATUS)));
     hs_jw_end_obj(w);
 }
 
 /*
  * The status: entitlements, the payments (periods from `from` on, newest
  * first), the ids awaiting confirmation, the next scheduled payment and the
- * year's total, from two reads.
+ * year's total.
  */
 static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
                           const struct session_info *s, const struct resident *who, int64_t now,
@@ -292,33 +296,37 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
     calendar(now, cur, from, &year);
     snprintf(year_prefix, sizeof(year_prefix), "%04d-", year % 10000);
     const struct hs_val p[] = { hs_text(who->id), hs_text(from), hs_int(HS_PAY_PAID) };
-    struct hs_rows *ents = NULL, *r = NULL;
-    hs_rc rc = hs_exec(c,
-                       "SELECT e.id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
-                       "e.start_date, e.end_date, e.reason FROM entitlements e JOIN programmes pr "
-                       "ON pr.code = e.programme WHERE e.resident_id = $1 ORDER BY e.id",
-                       p, 1, &ents);
-    /* The months shown hold this year's and the next payment too (from is at most
-     * eleven months back); older ones matter only while they await confirmation. */
-    if (rc == HS_OK)
-        rc = hs_exec(c,
-                     "SELECT py.id, py.entitlement_id, e.programme, pr.name, py.period, "
-                     "py.amount_fen, py.channel, py.account_masked, py.paid_date, py.status "
-                     "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
-                     "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
-                     "AND (py.period >= $2 OR py.status = $3) ORDER BY py.period DESC, py.id",
-                     p, 3, &r);
-    if (rc != HS_OK) {
-        hs_rows_free(ents);
+    struct hs_rows *r = NULL;
+    /*
+     * One read (a round trip on PostgreSQL): the entitlements by id, then the
+     * payments newest period first. The months shown hold this year's and the
+     * next payment too (from is at most eleven months back); older payments
+     * matter only while they await confirmation.
+     */
+    hs_rc rc = hs_exec(
+        c,
+        "SELECT 0 AS k, e.id AS id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
+        "e.start_date, e.end_date, e.reason, CAST(NULL AS TEXT), '' AS s FROM entitlements e "
+        "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
+        "UNION ALL "
+        "SELECT 1, py.id, e.programme, pr.name, py.amount_fen, py.period, py.status, "
+        "py.paid_date, py.channel, py.account_masked, py.entitlement_id, py.period "
+        "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
+        "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
+        "AND (py.period >= $2 OR py.status = $3) ORDER BY k, s DESC, id",
+        p, 3, &r);
+    if (rc != HS_OK)
         return rc;
-    }
+    int split = 0, n = hs_rows_count(r);
+    while (split < n && hs_rows_int(r, split, ST_KIND) == 0)
+        split++;
     int64_t total = 0;
-    int next = -1, n = hs_rows_count(r);
-    for (int i = 0; i < n; i++) {
-        int64_t st = hs_rows_int(r, i, PY_STATUS);
+    int next = -1;
+    for (int i = split; i < n; i++) {
+        int64_t st = hs_rows_int(r, i, ST_STATUS);
         if ((st == HS_PAY_PAID || st == HS_PAY_CONFIRMED || st == HS_PAY_DISPUTED) &&
-            strncmp(hs_rows_text(r, i, PY_PERIOD), year_prefix, 5) == 0)
-            total += hs_rows_int(r, i, PY_AMOUNT);
+            strncmp(hs_rows_text(r, i, ST_PERIOD), year_prefix, 5) == 0)
+            total += hs_rows_int(r, i, ST_AMOUNT);
         /* Rows come newest first: the last scheduled one seen is the earliest. */
         if (st == HS_PAY_SCHEDULED)
             next = i;
@@ -326,11 +334,11 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
     hs_jw_obj(w);
     hs_jw_key(w, "awaiting_confirmation");
     hs_jw_arr(w);
-    for (int i = 0; i < n; i++)
-        if (hs_rows_int(r, i, PY_STATUS) == HS_PAY_PAID)
-            hs_jw_str(w, hs_rows_text(r, i, PY_ID));
+    for (int i = split; i < n; i++)
+        if (hs_rows_int(r, i, ST_STATUS) == HS_PAY_PAID)
+            hs_jw_str(w, hs_rows_text(r, i, ST_ID));
     hs_jw_end_arr(w);
-    status_entitlements(ents, w);
+    status_entitlements(r, 0, split, w);
     hs_jw_kint(w, "exp", s->expires_at);
     hs_jw_kint(w, "iat", now);
     hs_jw_kstr(w, "kiosk", k->id);
@@ -339,18 +347,18 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
         hs_jw_null(w);
     } else {
         hs_jw_obj(w);
-        hs_jw_kint(w, "amount_fen", hs_rows_int(r, next, PY_AMOUNT));
-        hs_jw_kstr(w, "id", hs_rows_text(r, next, PY_ID));
-        hs_jw_kstr(w, "period", hs_rows_text(r, next, PY_PERIOD));
-        hs_jw_kstr(w, "programme", hs_rows_text(r, next, PY_PROG));
-        hs_jw_kstr(w, "programme_name", hs_rows_text(r, next, PY_PROG_NAME));
+        hs_jw_kint(w, "amount_fen", hs_rows_int(r, next, ST_AMOUNT));
+        hs_jw_kstr(w, "id", hs_rows_text(r, next, ST_ID));
+        hs_jw_kstr(w, "period", hs_rows_text(r, next, ST_PERIOD));
+        hs_jw_kstr(w, "programme", hs_rows_text(r, next, ST_PROG));
+        hs_jw_kstr(w, "programme_name", hs_rows_text(r, next, ST_PROG_NAME));
         hs_jw_kstr(w, "status", "scheduled");
         hs_jw_end_obj(w);
     }
     hs_jw_key(w, "payments");
     hs_jw_arr(w);
-    for (int i = 0; i < n; i++)
-        if (strcmp(hs_rows_text(r, i, PY_PERIOD), from) >= 0)
+    for (int i = split; i < n; i++)
+        if (strcmp(hs_rows_text(r, i, ST_PERIOD), from) >= 0)
             status_payment(r, i, w);
     hs_jw_end_arr(w);
     hs_jw_key(w, "resident");
@@ -363,7 +371,6 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
     hs_jw_kstr(w, "session", s->id);
     hs_jw_kint(w, "year_total_fen", total);
     hs_jw_end_obj(w);
-    hs_rows_free(ents);
     hs_rows_free(r);
     return HS_OK;
 }
