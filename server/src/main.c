@@ -9,6 +9,7 @@
 #include "hs/signer.h"
 
 #include "hm/log.h"
+#include "hm/notify.h"
 #include "hm/util.h"
 
 #include <errno.h>
@@ -20,9 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,26 +38,6 @@ static void usage(FILE *f)
 }
 
 /* Tells systemd (Type=notify) how we are, when it is listening. */
-static void sd_notify_msg(const char *msg)
-{
-    const char *path = getenv("NOTIFY_SOCKET");
-    if (!path || (path[0] != '/' && path[0] != '@'))
-        return;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    size_t n = strlen(path);
-    if (n >= sizeof(sa.sun_path))
-        return;
-    memcpy(sa.sun_path, path, n);
-    if (sa.sun_path[0] == '@')
-        sa.sun_path[0] = '\0';
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-    if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, len) < 0)
-        hm_log_debug("sd_notify: %s", strerror(errno));
-    close(fd);
-}
 
 /* Reads the token PIN from a file that only the server may read. */
 static int read_pin(const char *path, char *pin, size_t cap)
@@ -264,7 +243,7 @@ int main(int argc, char **argv)
         hm_log_error("cannot write the port file %s", port_file);
         goto out;
     }
-    sd_notify_msg("READY=1");
+    hm_notify("READY=1");
 
     /* The main thread keeps house: audit checkpoints, expired challenges, signals. */
     time_t last_forced = time(NULL), last_purge = 0;
@@ -297,7 +276,7 @@ int main(int argc, char **argv)
         }
     }
     hm_log_info("stopping: draining requests for up to %d s", cfg.drain_timeout_s);
-    sd_notify_msg("STOPPING=1");
+    hm_notify("STOPPING=1");
     hs_http_stop(http, cfg.drain_timeout_s);
     if (hs_audit_checkpoint(store, signer, cfg.checkpoint_every, true, time(NULL)) != HS_OK)
         hm_log_warn("the final audit checkpoint could not be written");
