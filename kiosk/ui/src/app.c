@@ -18,8 +18,27 @@ static const char *const screen_names[KU_SCR_COUNT] = {
     [KU_SCR_CONFIRMING] = "confirming",
     [KU_SCR_RECEIPT] = "receipt",
     [KU_SCR_QUEUED] = "queued",
-    [KU_SCR_MARRIAGE] = "marriage",
     [KU_SCR_STAFF] = "staff",
+    [KU_SCR_DISPUTE] = "dispute",
+    [KU_SCR_DISPUTE_CONFIRM] = "dispute-confirm",
+    [KU_SCR_DISPUTING] = "disputing",
+    [KU_SCR_DISPUTED] = "disputed",
+    [KU_SCR_RATING] = "rating",
+    [KU_SCR_THANKS] = "thanks",
+    [KU_SCR_M_SERVICE] = "m-service",
+    [KU_SCR_M_WAIT] = "m-wait",
+    [KU_SCR_M_OFFICE] = "m-office",
+    [KU_SCR_M_DATE] = "m-date",
+    [KU_SCR_M_SLOT] = "m-slot",
+    [KU_SCR_M_MRZ] = "m-mrz",
+    [KU_SCR_M_IDCARD] = "m-idcard",
+    [KU_SCR_M_IDREAD] = "m-idread",
+    [KU_SCR_M_SUMMARY] = "m-summary",
+    [KU_SCR_M_TICKET] = "m-ticket",
+    [KU_SCR_M_REFUSED] = "m-refused",
+    [KU_SCR_M_MINE] = "m-mine",
+    [KU_SCR_M_CANCEL] = "m-cancel",
+    [KU_SCR_M_CANCELLED] = "m-cancelled",
 };
 
 const char *ku_screen_name(enum ku_screen s)
@@ -149,6 +168,11 @@ bool ku_app_take_job(ku_app *a, struct ku_job *out)
 
 static void go(ku_app *a, enum ku_screen s)
 {
+    if (s == KU_SCR_HOME && a->elder_auto) {
+        /* 长辈模式 came with the flagged resident and goes with her. */
+        a->elder = a->cfg.elder;
+        a->elder_auto = false;
+    }
     if (a->screen != s)
         hm_log_debug("kiosk: screen %s -> %s", ku_screen_name(a->screen), ku_screen_name(s));
     a->screen = s;
@@ -263,6 +287,41 @@ static void tap_error(ku_app *a, enum ku_result r)
     }
 }
 
+static void start_dispute(ku_app *a)
+{
+    const struct ku_payment *p = &a->s.st.pay[a->s.pay_idx];
+    struct ku_job j = { .kind = KU_JOB_DISPUTE, .amount_fen = p->amount_fen };
+
+    hm_strlcpy(j.payment, p->id, sizeof(j.payment));
+    hm_strlcpy(j.period, p->period, sizeof(j.period));
+    hm_strlcpy(j.reason, a->s.reason, sizeof(j.reason));
+    a->waiting_seq = push_job(a, &j);
+    go(a, KU_SCR_DISPUTING);
+}
+
+static void on_dispute_reply(ku_app *a, const struct ku_reply *r)
+{
+    struct ku_payment *p = &a->s.st.pay[a->s.pay_idx];
+
+    switch (r->result) {
+    case KU_R_OK:
+        hm_strlcpy(a->s.dispute, r->dispute, sizeof(a->s.dispute));
+        hm_strlcpy(p->status, "disputed", sizeof(p->status));
+        p->awaiting = false;
+        go(a, KU_SCR_DISPUTED);
+        break;
+    case KU_R_ALREADY: /* already_confirmed: a confirmed payment is disputed with the staff */
+        show_error(a, KU_M_ERR_DISPUTE_DONE_TITLE, KU_M_ERR_DISPUTE_DONE_HELP, false);
+        break;
+    case KU_R_REFUSED:
+        show_error(a, KU_M_ERR_DISPUTE_TITLE, KU_M_ERR_DISPUTE_HELP, false);
+        break;
+    default:
+        tap_error(a, r->result);
+        break;
+    }
+}
+
 static void on_reply(ku_app *a, const struct ku_reply *r)
 {
     if (r->offline)
@@ -283,10 +342,23 @@ static void on_reply(ku_app *a, const struct ku_reply *r)
     if (r->kind == KU_JOB_TAP) {
         if (r->result == KU_R_OK) {
             a->s.st = r->status;
+            if (a->s.st.tap_only && !a->elder) {
+                hm_log_info("kiosk: 长辈模式 on for a resident the bureau flagged");
+                a->elder = true;
+                a->elder_auto = true;
+            }
             after_status(a);
         } else {
             tap_error(a, r->result);
         }
+        return;
+    }
+    if (r->kind == KU_JOB_DISPUTE) {
+        on_dispute_reply(a, r);
+        return;
+    }
+    if (r->kind >= KU_JOB_OFFICES && r->kind <= KU_JOB_APPT_CANCEL) {
+        ku_m_reply(a, r);
         return;
     }
     if (r->kind != KU_JOB_CONFIRM)
@@ -323,7 +395,8 @@ static void on_reply(ku_app *a, const struct ku_reply *r)
 static bool has_session_screen(enum ku_screen s)
 {
     return s == KU_SCR_STATUS || s == KU_SCR_PIN || s == KU_SCR_CONFIRMING || s == KU_SCR_RECEIPT ||
-           s == KU_SCR_QUEUED;
+           s == KU_SCR_QUEUED || s == KU_SCR_DISPUTE || s == KU_SCR_DISPUTE_CONFIRM ||
+           s == KU_SCR_DISPUTING || s == KU_SCR_DISPUTED;
 }
 
 static void on_card_inserted(ku_app *a, const struct ku_event *ev)
@@ -331,8 +404,14 @@ static void on_card_inserted(ku_app *a, const struct ku_event *ev)
     a->card_present = true;
     a->card_reader = ev->reader;
     a->card_kind = ev->card;
+    if (ku_m_screen(a->screen)) {
+        ku_m_card_inserted(a);
+        return;
+    }
     switch (a->screen) {
     case KU_SCR_HOME:
+    case KU_SCR_RATING:
+    case KU_SCR_THANKS:
         a->after_read = KU_SCR_STATUS;
         start_tap(a);
         break;
@@ -345,8 +424,15 @@ static void on_card_inserted(ku_app *a, const struct ku_event *ev)
     }
 }
 
-static void on_card_removed(ku_app *a)
+static void on_card_removed(ku_app *a, int reader)
 {
+    if (ku_m_screen(a->screen)) {
+        /* Two people, maybe two readers: only the card on the reader we use counts. */
+        if (reader == a->card_reader)
+            a->card_present = false;
+        ku_m_card_removed(a, reader);
+        return;
+    }
     a->card_present = false;
     if (a->screen == KU_SCR_READING)
         show_error(a, KU_M_ERR_PULLED_TITLE, KU_M_ERR_PULLED_HELP, true);
@@ -394,7 +480,11 @@ static void on_button(ku_app *a, const char *id)
             go(a, a->screen); /* more time */
         return;
     }
-    if (strcmp(id, "lang") == 0) {
+    if (strcmp(id, "repeat") == 0) {
+        a->speak_again = true;
+    } else if (ku_m_button(a, id)) {
+        /* the marriage flows' own */
+    } else if (strcmp(id, "lang") == 0) {
         a->lang = a->lang == KU_LANG_ZH ? KU_LANG_EN : KU_LANG_ZH;
     } else if (strcmp(id, "elder") == 0) {
         ku_app_set_elder(a, !a->elder);
@@ -402,13 +492,34 @@ static void on_button(ku_app *a, const char *id)
         want_card(a, KU_SCR_STATUS);
     } else if (strcmp(id, "confirm") == 0) {
         want_card(a, KU_SCR_PIN);
-    } else if (strcmp(id, "marriage") == 0) {
-        go(a, KU_SCR_MARRIAGE);
     } else if (strcmp(id, "staff") == 0) {
         /* Staff will see the resident's screen: drop the data first. */
         if (ku_app_holds_personal_data(a))
             end_session(a);
         go(a, KU_SCR_STAFF);
+    } else if (strcmp(id, "done") == 0 &&
+               (a->screen == KU_SCR_RECEIPT || a->screen == KU_SCR_QUEUED ||
+                a->screen == KU_SCR_DISPUTED || a->screen == KU_SCR_M_TICKET ||
+                a->screen == KU_SCR_M_CANCELLED)) {
+        /* The end of a transaction: the data goes, then 好差评 (in the flagged resident's
+         * 长辈模式 still; it goes when home is reached). */
+        bool was_auto = a->elder_auto;
+
+        a->elder_auto = false;
+        end_session(a);
+        a->elder_auto = was_auto;
+        go(a, KU_SCR_RATING);
+    } else if (strncmp(id, "rate-", 5) == 0 && a->screen == KU_SCR_RATING) {
+        long n;
+
+        if (hm_parse_long(id + 5, 1, 5, &n)) {
+            /* No server API takes ratings yet: the log is where the hall reads them. */
+            a->last_rating = (int)n;
+            hm_log_info("kiosk: rating %ld of 5 (好差评)", n);
+            go(a, KU_SCR_THANKS);
+        }
+    } else if (strcmp(id, "skip") == 0 && a->screen == KU_SCR_RATING) {
+        go(a, KU_SCR_HOME);
     } else if (strcmp(id, "home") == 0 || strcmp(id, "finish") == 0 || strcmp(id, "done") == 0) {
         end_session(a);
     } else if (strcmp(id, "retry") == 0) {
@@ -427,6 +538,29 @@ static void on_button(ku_app *a, const char *id)
         if (hm_parse_long(id + 8, 0, KU_PAY_MAX - 1, &idx) && (size_t)idx < a->s.st.n_pay &&
             a->s.st.pay[idx].awaiting)
             open_pin(a, (int)idx);
+    } else if (strncmp(id, "dispute-", 8) == 0 && a->screen == KU_SCR_STATUS) {
+        long idx;
+
+        if (hm_parse_long(id + 8, 0, KU_PAY_MAX - 1, &idx) && (size_t)idx < a->s.st.n_pay &&
+            a->s.st.pay[idx].awaiting) {
+            a->s.pay_idx = (int)idx;
+            a->s.reason[0] = '\0';
+            go(a, KU_SCR_DISPUTE);
+        }
+    } else if (strncmp(id, "reason-", 7) == 0 && a->screen == KU_SCR_DISPUTE) {
+        static const char *const reasons[] = { "not_received", "wrong_amount", "other" };
+
+        for (size_t i = 0; i < HM_ARRAY_SIZE(reasons); i++)
+            if (strcmp(id + 7, reasons[i]) == 0) {
+                hm_strlcpy(a->s.reason, reasons[i], sizeof(a->s.reason));
+                go(a, KU_SCR_DISPUTE_CONFIRM);
+            }
+    } else if (strcmp(id, "submit") == 0 && a->screen == KU_SCR_DISPUTE_CONFIRM) {
+        start_dispute(a);
+    } else if (strcmp(id, "cancel") == 0 &&
+               (a->screen == KU_SCR_DISPUTE || a->screen == KU_SCR_DISPUTE_CONFIRM)) {
+        a->s.reason[0] = '\0';
+        go(a, KU_SCR_STATUS);
     } else if (strncmp(id, "key-", 4) == 0 && a->screen == KU_SCR_PIN) {
         pin_key(a, strcmp(id + 4, "del") == 0 ? KU_KEY_BACKSPACE : id[4]);
     } else if (strcmp(id, "pin-ok") == 0 && a->screen == KU_SCR_PIN) {
@@ -438,7 +572,8 @@ static void on_button(ku_app *a, const char *id)
 
 static bool busy(enum ku_screen s)
 {
-    return s == KU_SCR_READING || s == KU_SCR_CONFIRMING;
+    return s == KU_SCR_READING || s == KU_SCR_CONFIRMING || s == KU_SCR_DISPUTING ||
+           s == KU_SCR_M_WAIT || s == KU_SCR_M_IDREAD;
 }
 
 static void on_tick(ku_app *a)
@@ -450,6 +585,10 @@ static void on_tick(ku_app *a)
 
         a->last_sync = a->now;
         push_job(a, &j);
+    }
+    if (a->screen == KU_SCR_THANKS && a->now - a->last_input >= 5000) {
+        go(a, KU_SCR_HOME); /* nothing of the resident is held here: no need to ask */
+        return;
     }
     if (a->screen == KU_SCR_HOME || busy(a->screen))
         return;
@@ -493,6 +632,8 @@ void ku_app_handle(ku_app *a, const struct ku_event *ev)
             go(a, a->screen);
         else if (a->screen == KU_SCR_PIN)
             pin_key(a, ev->key);
+        else if (ku_m_key(a, ev->key))
+            break;
         else if (ev->key == KU_KEY_ESCAPE && a->screen != KU_SCR_HOME && !busy(a->screen))
             end_session(a);
         break;
@@ -500,7 +641,7 @@ void ku_app_handle(ku_app *a, const struct ku_event *ev)
         on_card_inserted(a, ev);
         break;
     case KU_EV_CARD_REMOVED:
-        on_card_removed(a);
+        on_card_removed(a, ev->reader);
         break;
     case KU_EV_REPLY:
         if (ev->reply)
@@ -512,7 +653,9 @@ void ku_app_handle(ku_app *a, const struct ku_event *ev)
     case KU_EV_READER_LOST:
         a->reader_lost = true;
         a->card_present = false;
-        if (a->screen != KU_SCR_HOME && a->screen != KU_SCR_STAFF && a->screen != KU_SCR_MARRIAGE) {
+        if (a->screen != KU_SCR_HOME && a->screen != KU_SCR_STAFF && a->screen != KU_SCR_RATING &&
+            a->screen != KU_SCR_THANKS &&
+            (!ku_m_screen(a->screen) || a->screen == KU_SCR_M_IDREAD)) {
             end_session(a);
             show_error(a, KU_M_ERR_READER_TITLE, KU_M_ERR_READER_HELP, false);
         }
@@ -531,7 +674,8 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
     a->idle_warn = false;
     a->offline = false;
     if (s != KU_SCR_HOME && s != KU_SCR_CARD_PROMPT && s != KU_SCR_READING &&
-        s != KU_SCR_CARD_ERROR && s != KU_SCR_MARRIAGE && s != KU_SCR_STAFF)
+        s != KU_SCR_CARD_ERROR && s != KU_SCR_STAFF && s != KU_SCR_RATING && s != KU_SCR_THANKS &&
+        !ku_m_screen(s))
         ku_fake_status(&a->s.st, (int64_t)(a->now / 1000));
     a->screen = s;
     a->s.pay_idx = 0;
@@ -563,8 +707,73 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
     case KU_SCR_QUEUED:
         a->offline = true;
         break;
+    case KU_SCR_DISPUTE_CONFIRM:
+    case KU_SCR_DISPUTING:
+    case KU_SCR_DISPUTED:
+        hm_strlcpy(a->s.reason, variant ? "wrong_amount" : "not_received", sizeof(a->s.reason));
+        hm_strlcpy(a->s.dispute, "D-20261201-000042", sizeof(a->s.dispute));
+        break;
+    case KU_SCR_M_SERVICE:
+    case KU_SCR_M_WAIT:
+    case KU_SCR_M_OFFICE:
+    case KU_SCR_M_DATE:
+    case KU_SCR_M_SLOT:
+    case KU_SCR_M_MRZ:
+    case KU_SCR_M_IDCARD:
+    case KU_SCR_M_IDREAD:
+    case KU_SCR_M_SUMMARY:
+    case KU_SCR_M_TICKET:
+    case KU_SCR_M_REFUSED:
+    case KU_SCR_M_MINE:
+    case KU_SCR_M_CANCEL:
+    case KU_SCR_M_CANCELLED:
+        ku_m_sample(a, s, variant);
+        break;
     default:
         break;
     }
     a->screen = s;
+}
+
+/* ---- voice guidance ------------------------------------------------------------------ */
+
+int ku_app_last_rating(const ku_app *a)
+{
+    return a->last_rating;
+}
+
+bool ku_app_take_speech(ku_app *a, char *buf, size_t cap, enum ku_lang *lang)
+{
+    const char *label = ku_app_screen_label(a);
+
+    if (!a->elder) {
+        a->spoken_label[0] = '\0'; /* 长辈模式 switched on later says the screen it is on */
+        a->speak_again = false;
+        return false;
+    }
+    if (!a->speak_again && a->spoken_lang == a->lang && strcmp(label, a->spoken_label) == 0)
+        return false;
+    hm_strlcpy(a->spoken_label, label, sizeof(a->spoken_label));
+    a->spoken_lang = a->lang;
+    a->speak_again = false;
+    ku_app_speech_text(a, buf, cap);
+    *lang = a->lang;
+    return buf[0] != '\0';
+}
+
+/* ---- for marriage.c ------------------------------------------------------------------ */
+
+void ku_app_go(ku_app *a, enum ku_screen s)
+{
+    go(a, s);
+}
+
+unsigned ku_app_push(ku_app *a, struct ku_job *j)
+{
+    return push_job(a, j);
+}
+
+void ku_app_end_session(ku_app *a)
+{
+    end_session(a);
 }

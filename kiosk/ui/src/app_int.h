@@ -19,6 +19,23 @@ struct ku_visit {
     int tries_left;
     bool pin_wrong;
     int page;
+    char reason[16];  /* the dispute being made */
+    char dispute[64]; /* its number, once recorded */
+    /* 婚姻登记预约 and 我的预约 (marriage.c) */
+    struct ku_mdata m; /* offices, days, the ticket, appointments: as the server said */
+    int svc;           /* index into the services (ku_m_service_*) */
+    int office_idx, day_idx, slot_idx, appt_idx;
+    struct ku_party parties[2];
+    int party;       /* whose ID card is read now: 0 or 1 */
+    bool for_mine;   /* the card is read for 我的预约 */
+    char mrz[3][12]; /* document number, birth YYMMDD, expiry YYMMDD: wiped once the chip
+                      * has answered */
+    int mrz_field;
+    bool mrz_wrong, id_pulled;
+    int id_reader;                       /* the reader the ID card is read on */
+    enum ku_msg refuse_own, refuse_next; /* our message (0: the server's) and what to do */
+    char refuse_zh[512], refuse_en[512];
+    enum ku_screen refuse_back; /* where 重新选择 goes (KU_SCR_HOME: nowhere) */
 };
 
 struct ku_app {
@@ -43,7 +60,33 @@ struct ku_app {
     struct ku_button buttons[KU_BUTTONS_MAX];
     size_t nbuttons;
     size_t missing_lookups;
+    bool elder_auto;       /* 长辈模式 switched on by itself for a tap_only resident */
+    char spoken_label[32]; /* the screen whose text was last said ("" none) */
+    enum ku_lang spoken_lang;
+    bool speak_again; /* 重复 was tapped */
+    int last_rating;
     struct ku_visit s;
 };
+
+/* app.c's transitions, for marriage.c. */
+void ku_app_go(ku_app *a, enum ku_screen s);
+unsigned ku_app_push(ku_app *a, struct ku_job *j);
+void ku_app_end_session(ku_app *a);
+
+/* marriage.c: the appointment flows. */
+size_t ku_m_services(void);
+const char *ku_m_service_id(size_t i);
+enum ku_msg ku_m_service_msg(size_t i);
+int ku_m_service_parties(size_t i);
+bool ku_m_screen(enum ku_screen s); /* one of the marriage flows' screens */
+bool ku_m_button(ku_app *a, const char *id);
+bool ku_m_key(ku_app *a, int key);
+void ku_m_reply(ku_app *a, const struct ku_reply *r);
+void ku_m_card_inserted(ku_app *a);
+void ku_m_card_removed(ku_app *a, int reader);
+void ku_m_sample(ku_app *a, enum ku_screen s, int variant);
+/* The MRZ field's limits: its characters and length. */
+size_t ku_m_field_max(int field);
+#define KU_MRZ_LETTERS "ACDEGHKMPSTW" /* the letters Chinese document numbers begin with */
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define READERS 8
 
@@ -209,6 +210,8 @@ static enum ku_result from_kc(struct kcb *b, kc_rc rc, struct ku_reply *out)
     case KC_E_PIN_BLOCKED:
         return KU_R_PIN_BLOCKED;
     case KC_E_REFUSED:
+        hm_strlcpy(out->msg_zh, e->message, sizeof(out->msg_zh));
+        hm_strlcpy(out->msg_en, e->message_en, sizeof(out->msg_en));
         if (strncmp(e->code, "card_", 5) == 0)
             return KU_R_CARD_REFUSED;
         if (strcmp(e->code, "already_confirmed") == 0)
@@ -297,12 +300,27 @@ static void run_tap(struct kcb *b, struct ku_job *job, struct ku_reply *out)
         b->card = NULL;
         out->result = from_cl(crc);
         hm_strlcpy(out->code, cl_rc_name(crc), sizeof(out->code));
+        hm_log_info("kiosk: cannot connect to the card on reader %d: %s", job->reader,
+                    cl_rc_name(crc));
         return;
     }
     crc = cl_card_identify(b->card, &id);
+    if (crc == CL_E_TRANSPORT) {
+        /* A card only just put down may not answer yet: once more, after a moment. */
+        cl_card_disconnect(b->card, false);
+        b->card = NULL;
+        hm_sleep_ms(500);
+        crc = cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &b->card);
+        if (crc == CL_OK)
+            crc = cl_card_identify(b->card, &id);
+        else
+            b->card = NULL;
+    }
     if (crc != CL_OK) {
         out->result = from_cl(crc);
         hm_strlcpy(out->code, cl_rc_name(crc), sizeof(out->code));
+        hm_log_info("kiosk: the card on reader %d cannot be identified: %s", job->reader,
+                    cl_rc_name(crc));
         end_visit(b);
         return;
     }
@@ -358,6 +376,235 @@ static void run_confirm(struct kcb *b, struct ku_job *job, struct ku_reply *out)
     hm_wipe(&r, sizeof(r));
 }
 
+static void run_dispute(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    json_t *d = NULL;
+    kc_rc rc;
+
+    if (!b->card || !b->have_session) {
+        out->result = KU_R_CARD_PULLED;
+        return;
+    }
+    rc = kc_dispute(b->client, &b->session, job->payment, job->reason, NULL, &d);
+    out->result = from_kc(b, rc, out);
+    if (rc == KC_OK)
+        hm_strlcpy(out->dispute, js(d, "dispute"), sizeof(out->dispute));
+    if (rc == KC_OK && !out->dispute[0])
+        out->result = KU_R_FAILED;
+    json_decref(d);
+    hm_log_info("kiosk: dispute of %s (%s): %s %s", job->payment, job->reason, kc_rc_name(rc),
+                out->code);
+}
+
+/* ---- marriage-registration appointments -------------------------------------------- */
+
+static bool has_service(json_t *office, const char *service)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach(json_object_get(office, "services"), i, v)
+    {
+        const char *s = json_string_value(v);
+
+        /* hs_marriage's spellings and the API's name the same services. */
+        if (s &&
+            (strcmp(s, service) == 0 ||
+             (strcmp(service, "divorce_application") == 0 && strcmp(s, "divorce_apply") == 0) ||
+             (strcmp(service, "divorce_confirmation") == 0 && strcmp(s, "divorce_confirm") == 0)))
+            return true;
+    }
+    return false;
+}
+
+static void parse_offices(json_t *o, const char *service, struct ku_mdata *m)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach(json_object_get(o, "offices"), i, v)
+    {
+        struct ku_office *f;
+
+        if (m->n_offices == KU_OFFICE_MAX)
+            break;
+        f = &m->offices[m->n_offices++];
+        hm_strlcpy(f->id, js(v, "id"), sizeof(f->id));
+        hm_strlcpy(f->name, js(v, "name"), sizeof(f->name));
+        f->offers = !service[0] || has_service(v, service);
+    }
+}
+
+static void run_offices(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    json_t *o = NULL;
+    kc_rc rc = kc_offices(b->client, &o);
+
+    out->result = from_kc(b, rc, out);
+    if (rc == KC_OK)
+        parse_offices(o, job->service, &out->m);
+    json_decref(o);
+}
+
+static void run_avail(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    /* From tomorrow in China Standard Time: today's places are for those already on the way. */
+    time_t now = time(NULL), cst = now + 8 * 3600 + 86400;
+    struct tm tm;
+    char from[16];
+    json_t *av = NULL, *d, *sl;
+    size_t i, k;
+    kc_rc rc;
+
+    gmtime_r(&cst, &tm);
+    strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+    rc = kc_availability(b->client, job->office, job->service, from, KU_DAY_MAX, &av);
+    out->result = from_kc(b, rc, out);
+    if (rc != KC_OK)
+        goto out;
+    json_array_foreach(json_object_get(av, "days"), i, d)
+    {
+        struct ku_day *day;
+
+        if (out->m.n_days == KU_DAY_MAX)
+            break;
+        day = &out->m.days[out->m.n_days++];
+        hm_strlcpy(day->date, js(d, "date"), sizeof(day->date));
+        day->special = json_is_true(json_object_get(d, "special"));
+        day->open = json_integer_value(json_object_get(d, "opens_at")) <= (json_int_t)now;
+        json_array_foreach(json_object_get(d, "slots"), k, sl)
+        {
+            struct ku_slot *s;
+
+            if (day->n_slots == KU_SLOT_MAX)
+                break;
+            s = &day->slots[day->n_slots++];
+            hm_strlcpy(s->start, js(sl, "start"), sizeof(s->start));
+            hm_strlcpy(s->end, js(sl, "end"), sizeof(s->end));
+            s->capacity = (int)json_integer_value(json_object_get(sl, "capacity"));
+            s->free = (int)json_integer_value(json_object_get(sl, "free"));
+        }
+    }
+out:
+    json_decref(av);
+}
+
+static void run_id(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    const struct kc_mrz mrz = { .doc = job->mrz_doc,
+                                .birth = job->mrz_birth,
+                                .expiry = job->mrz_expiry };
+    char name[CL_READER_NAME_MAX] = "";
+    struct kc_id_session s;
+    cl_card *card = NULL;
+    cl_rc crc;
+    kc_rc rc;
+
+    memset(&s, 0, sizeof(s));
+    end_visit(b);
+    if (!b->ctx && cl_ctx_new_pcsc(&b->ctx) != CL_OK) {
+        b->ctx = NULL;
+        out->result = KU_R_CARD_UNREADABLE;
+        goto out;
+    }
+    pthread_mutex_lock(&b->mu);
+    if (job->reader >= 0 && job->reader < READERS)
+        hm_strlcpy(name, b->names[job->reader], sizeof(name));
+    pthread_mutex_unlock(&b->mu);
+    crc = name[0] ? cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &card) : CL_E_NO_CARD;
+    if (crc != CL_OK) {
+        if (crc == CL_E_NO_SERVICE || crc == CL_E_SERVICE_STOPPED) {
+            cl_ctx_free(b->ctx);
+            b->ctx = NULL;
+        }
+        out->result = from_cl(crc);
+        hm_strlcpy(out->code, cl_rc_name(crc), sizeof(out->code));
+        goto out;
+    }
+    rc = kc_id_session(b->client, card, &mrz, &s);
+    out->result = from_kc(b, rc, out);
+    if (rc == KC_E_CARD && kc_last_error(b->client)->card_rc == CL_E_AUTH_FAILED)
+        out->result = KU_R_PIN_WRONG; /* the chip refused the typed numbers */
+    else if (rc == KC_E_VERIFY)
+        out->result = KU_R_CARD_REFUSED; /* not genuine, found here before anything was sent */
+    if (rc == KC_OK) {
+        hm_strlcpy(out->m.party.session, s.id, sizeof(out->m.party.session));
+        hm_strlcpy(out->m.party.name, s.name, sizeof(out->m.party.name));
+        hm_strlcpy(out->m.party.id_masked, s.id_masked, sizeof(out->m.party.id_masked));
+        out->m.party.sex = s.sex;
+    }
+    hm_log_info("kiosk: ID session: %s (%s) %s", kc_rc_name(rc), out->code, s.id_masked);
+    cl_card_disconnect(card, true);
+out:
+    hm_wipe(&s, sizeof(s));
+    hm_wipe(job->mrz_doc, sizeof(job->mrz_doc));
+    hm_wipe(job->mrz_birth, sizeof(job->mrz_birth));
+    hm_wipe(job->mrz_expiry, sizeof(job->mrz_expiry));
+}
+
+static void run_book(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    struct kc_booking bk = { .service = job->service,
+                             .office = job->office,
+                             .date = job->date,
+                             .slot = job->slot,
+                             .parties = { job->sessions[0],
+                                          job->sessions[1][0] ? job->sessions[1] : NULL } };
+    struct kc_ticket *t = calloc(1, sizeof(*t));
+    kc_rc rc;
+
+    if (!t) {
+        out->result = KU_R_FAILED;
+        return;
+    }
+    rc = kc_book(b->client, &bk, t);
+    out->result = from_kc(b, rc, out);
+    if (rc == KC_OK) {
+        hm_strlcpy(out->m.ticket.token, t->token, sizeof(out->m.ticket.token));
+        hm_strlcpy(out->m.ticket.id, t->id, sizeof(out->m.ticket.id));
+        hm_strlcpy(out->m.ticket.date, t->date, sizeof(out->m.ticket.date));
+        hm_strlcpy(out->m.ticket.slot, t->slot, sizeof(out->m.ticket.slot));
+        hm_strlcpy(out->m.ticket.office, t->office, sizeof(out->m.ticket.office));
+    }
+    hm_log_info("kiosk: booking %s %s %s %s: %s %s", job->service, job->office, job->date,
+                job->slot, kc_rc_name(rc), out->code);
+    hm_wipe(t, sizeof(*t));
+    free(t);
+}
+
+static void run_mine(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    json_t *mine = NULL, *offices = NULL, *v;
+    kc_rc rc = kc_mine(b->client, job->sessions[0], &mine);
+    size_t i;
+
+    out->result = from_kc(b, rc, out);
+    if (rc != KC_OK)
+        goto out;
+    if (kc_offices(b->client, &offices) == KC_OK) /* for the offices' names; ids otherwise */
+        parse_offices(offices, "", &out->m);
+    json_array_foreach(json_object_get(mine, "appointments"), i, v)
+    {
+        struct ku_appt *p;
+
+        if (out->m.n_appts == KU_APPT_MAX)
+            break;
+        p = &out->m.appts[out->m.n_appts++];
+        hm_strlcpy(p->t, js(v, "t"), sizeof(p->t));
+        hm_strlcpy(p->service, js(v, "sv"), sizeof(p->service));
+        hm_strlcpy(p->office, js(v, "o"), sizeof(p->office));
+        hm_strlcpy(p->date, js(v, "d"), sizeof(p->date));
+        hm_strlcpy(p->slot, js(v, "sl"), sizeof(p->slot));
+        hm_strlcpy(p->status, js(v, "status"), sizeof(p->status));
+        for (size_t k = 0; k < out->m.n_offices; k++)
+            if (strcmp(out->m.offices[k].id, p->office) == 0)
+                hm_strlcpy(p->office_name, out->m.offices[k].name, sizeof(p->office_name));
+    }
+out:
+    json_decref(offices);
+    json_decref(mine);
+}
+
 static void kcb_run(void *p, struct ku_job *job, struct ku_reply *out)
 {
     struct kcb *b = p;
@@ -369,6 +616,31 @@ static void kcb_run(void *p, struct ku_job *job, struct ku_reply *out)
     case KU_JOB_CONFIRM:
         run_confirm(b, job, out);
         break;
+    case KU_JOB_DISPUTE:
+        run_dispute(b, job, out);
+        break;
+    case KU_JOB_OFFICES:
+        run_offices(b, job, out);
+        break;
+    case KU_JOB_AVAIL:
+        run_avail(b, job, out);
+        break;
+    case KU_JOB_ID:
+        run_id(b, job, out);
+        break;
+    case KU_JOB_BOOK:
+        run_book(b, job, out);
+        break;
+    case KU_JOB_MINE:
+        run_mine(b, job, out);
+        break;
+    case KU_JOB_APPT_CANCEL: {
+        kc_rc rc = kc_cancel(b->client, job->ticket, job->sessions[0]);
+
+        out->result = from_kc(b, rc, out);
+        hm_log_info("kiosk: cancel %s: %s %s", job->ticket, kc_rc_name(rc), out->code);
+        break;
+    }
     case KU_JOB_SYNC: {
         struct kc_sync_result res = { 0 };
         kc_rc rc = kc_sync(b->client, &res);

@@ -66,11 +66,104 @@ void ku_fake_receipt(struct ku_receipt *r, const struct ku_payment *p)
     r->amount_fen = p->amount_fen;
 }
 
+void ku_fake_mdata(struct ku_mdata *m)
+{
+    static const char *const slots[][2] = {
+        { "08:30", "09:00" }, { "09:00", "09:30" }, { "09:30", "10:00" }, { "10:00", "10:30" },
+        { "10:30", "11:00" }, { "11:00", "11:30" }, { "11:30", "12:00" }, { "14:30", "15:00" },
+        { "15:00", "15:30" }, { "15:30", "16:00" }, { "16:00", "16:30" }, { "16:30", "17:00" },
+        { "17:00", "17:30" },
+    };
+    memset(m, 0, sizeof(*m));
+    m->n_offices = 2;
+    hm_strlcpy(m->offices[0].id, "hz-hall", sizeof(m->offices[0].id));
+    hm_strlcpy(m->offices[0].name, "贺州市八步区婚姻登记处", sizeof(m->offices[0].name));
+    m->offices[0].offers = true;
+    hm_strlcpy(m->offices[1].id, "fc-hall", sizeof(m->offices[1].id));
+    hm_strlcpy(m->offices[1].name, "富川瑶族自治县婚姻登记处", sizeof(m->offices[1].name));
+    m->offices[1].offers = true;
+    m->n_days = KU_DAY_MAX;
+    for (size_t d = 0; d < KU_DAY_MAX; d++) {
+        struct ku_day *day = &m->days[d];
+
+        snprintf(day->date, sizeof(day->date), "2026-12-%02zu", d + 2);
+        int wday = (int)((d + 3) % 7); /* 2026-12-02 is a Wednesday */
+
+        day->open = d < 10;
+        day->special = d == 10; /* 12-12 */
+        if (wday == 0)
+            continue; /* closed on Sundays */
+        day->n_slots = wday == 6 ? 6 : HM_ARRAY_SIZE(slots);
+        for (size_t s = 0; s < day->n_slots; s++) {
+            hm_strlcpy(day->slots[s].start, slots[s][0], sizeof(day->slots[s].start));
+            hm_strlcpy(day->slots[s].end, slots[s][1], sizeof(day->slots[s].end));
+            day->slots[s].capacity = 3;
+            day->slots[s].free = d == 1 ? 0 : (int)((s + d) % 4);
+        }
+    }
+    hm_strlcpy(m->ticket.id, "Qm9va2luZzEyMzQ1", sizeof(m->ticket.id));
+    hm_strlcpy(m->ticket.date, "2026-12-05", sizeof(m->ticket.date));
+    hm_strlcpy(m->ticket.slot, "09:00", sizeof(m->ticket.slot));
+    hm_strlcpy(m->ticket.office, "hz-hall", sizeof(m->ticket.office));
+    snprintf(m->ticket.token, sizeof(m->ticket.token),
+             "eyJhbGciOiJFUzI1NiIsInR5cCI6Imh1aW1pbi10aWNrZXQifQ."
+             "eyJ0IjoiUW05dmEybHVaekV5TXpRMSIsInN2IjoibWFycmlhZ2UiLCJvIjoiaHotaGFsbCJ9."
+             "FAKESIGNATURE0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234");
+    m->n_appts = 2;
+    for (size_t i = 0; i < 2; i++) {
+        struct ku_appt *p = &m->appts[i];
+
+        snprintf(p->t, sizeof(p->t), "Qm9va2luZzEyMzQ%zu", i);
+        hm_strlcpy(p->service, "marriage", sizeof(p->service));
+        hm_strlcpy(p->office, "hz-hall", sizeof(p->office));
+        hm_strlcpy(p->office_name, "贺州市八步区婚姻登记处", sizeof(p->office_name));
+        hm_strlcpy(p->date, i ? "2026-11-20" : "2026-12-05", sizeof(p->date));
+        hm_strlcpy(p->slot, "09:00", sizeof(p->slot));
+        hm_strlcpy(p->status, i ? "cancelled" : "booked", sizeof(p->status));
+    }
+}
+
 struct fake {
     struct ku_fake_opts o;
     char pin[16];
     int tries;
 };
+
+/* The registry as the fake sees it: two offices, the sample days, 李娜 and 王建国. */
+static void fake_marriage(struct fake *f, struct ku_job *job, struct ku_reply *out)
+{
+    struct ku_mdata *m = &out->m;
+
+    ku_fake_mdata(m);
+    if (f->o.offline) {
+        out->result = KU_R_NETWORK;
+        out->offline = true;
+    } else if (job->kind == KU_JOB_ID) {
+        /* The chip opens only with the numbers printed on it. */
+        bool li = strcmp(job->mrz_doc, "HA2468013") == 0 && strcmp(job->mrz_birth, "920817") == 0 &&
+                  strcmp(job->mrz_expiry, "420817") == 0;
+        bool wang = strcmp(job->mrz_doc, "HA7654321") == 0 &&
+                    strcmp(job->mrz_birth, "900515") == 0 && strcmp(job->mrz_expiry, "400515") == 0;
+
+        if (li || wang) {
+            snprintf(m->party.session, sizeof(m->party.session), "S-%s-%u", li ? "li" : "wang",
+                     job->seq);
+            hm_strlcpy(m->party.name, li ? "李娜" : "王建国", sizeof(m->party.name));
+            hm_strlcpy(m->party.id_masked, li ? "320***********0046" : "330***********0034",
+                       sizeof(m->party.id_masked));
+            m->party.sex = li ? 'F' : 'M';
+        } else {
+            out->result = KU_R_PIN_WRONG;
+        }
+    } else if (job->kind == KU_JOB_BOOK) {
+        hm_strlcpy(m->ticket.date, job->date, sizeof(m->ticket.date));
+        hm_strlcpy(m->ticket.slot, job->slot, sizeof(m->ticket.slot));
+        hm_strlcpy(m->ticket.office, job->office, sizeof(m->ticket.office));
+    }
+    hm_wipe(job->mrz_doc, sizeof(job->mrz_doc));
+    hm_wipe(job->mrz_birth, sizeof(job->mrz_birth));
+    hm_wipe(job->mrz_expiry, sizeof(job->mrz_expiry));
+}
 
 static void fake_run(void *b, struct ku_job *job, struct ku_reply *out)
 {
@@ -87,6 +180,7 @@ static void fake_run(void *b, struct ku_job *job, struct ku_reply *out)
             out->result = KU_R_NETWORK;
         else
             ku_fake_status(&out->status, 1796156051);
+        out->status.tap_only = f->o.tap_only && out->result == KU_R_OK;
         out->offline = f->o.offline;
         break;
     case KU_JOB_CONFIRM: {
@@ -109,6 +203,22 @@ static void fake_run(void *b, struct ku_job *job, struct ku_reply *out)
         }
         break;
     }
+    case KU_JOB_DISPUTE:
+        if (f->o.offline) {
+            out->result = KU_R_NETWORK;
+            out->offline = true;
+        } else {
+            snprintf(out->dispute, sizeof(out->dispute), "D-FAKE-%06u", job->seq);
+        }
+        break;
+    case KU_JOB_OFFICES:
+    case KU_JOB_AVAIL:
+    case KU_JOB_ID:
+    case KU_JOB_BOOK:
+    case KU_JOB_MINE:
+    case KU_JOB_APPT_CANCEL:
+        fake_marriage(f, job, out);
+        break;
     case KU_JOB_SYNC:
         out->pending = f->o.offline ? 1 : 0;
         out->offline = f->o.offline;

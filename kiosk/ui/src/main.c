@@ -2,10 +2,12 @@
 #include "backend_kc.h"
 #include "platform.h"
 #include "script.h"
+#include "speech.h"
 #include "ui.h"
 #include "worker.h"
 
 #include "hm/log.h"
+#include "hm/notify.h"
 #include "hm/util.h"
 
 #include <errno.h>
@@ -27,9 +29,9 @@
 
 struct opts {
     char server[512], cert[PATH_CAP], key[PATH_CAP], cacert[PATH_CAP], signing[PATH_CAP];
-    char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP];
-    const char *assets, *font, *script, *shots, *dump_text, *render_all;
-    bool fake, fake_offline, headless;
+    char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], csca_dir[PATH_CAP];
+    const char *assets, *font, *script, *shots, *dump_text, *render_all, *speech_wav;
+    bool fake, fake_offline, fake_tap_only, headless, no_voice;
     const char *fake_pin;
     int width, height;
     double dpi;
@@ -40,29 +42,34 @@ struct opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: huimin-kiosk [OPTIONS]\n"
-            "The kiosk's touch front end (SDL2).\n\n"
-            "  --config FILE        the client's settings (as huimin-client: server, cert, key,\n"
-            "                       cacert, signing_cert, kiosk, journal, issuer_ca)\n"
-            "  --fake               no card service or server: a made-up resident (demo, tests)\n"
-            "  --fake-pin PIN       the PIN the fake card accepts (default 123456)\n"
-            "  --fake-offline       the fake server cannot be reached\n"
-            "  --headless           SDL's offscreen driver, no window\n"
-            "  --script FILE        run these steps (see kiosk/ui/src/script.h); exit 2 when a\n"
-            "                       wait times out, 3 when a step cannot be done\n"
-            "  --shots DIR          a PNG for every screen reached (and each 'shot')\n"
-            "  --dump-text FILE     every drawn string, frame by frame\n"
-            "  --render-all DIR     every screen in zh/en x normal/长辈模式 to PNGs, then exit\n"
-            "  --size WxH           the screen (default 1080x1920)\n"
-            "  --dpi N              its pixels per inch (default 102: 21.5\" 1080p)\n"
-            "  --lang zh|en  --elder\n"
-            "  --idle S             seconds without input before more time is offered (60)\n"
-            "  --idle-grace S       then seconds before the session is wiped (30)\n"
-            "  --max-seconds S      headless: stop after S seconds (default 120)\n"
-            "  --assets DIR         where i18n/ lives (default %s)\n"
-            "  --font FILE          a CJK font (default Noto Sans CJK SC)\n",
-            HUIMIN_ASSETS_DIR);
+    fprintf(
+        f,
+        "Usage: huimin-kiosk [OPTIONS]\n"
+        "The kiosk's touch front end (SDL2).\n\n"
+        "  --config FILE        the client's settings (as huimin-client: server, cert, key,\n"
+        "                       cacert, signing_cert, kiosk, journal, issuer_ca)\n"
+        "  --fake               no card service or server: a made-up resident (demo, tests)\n"
+        "  --fake-pin PIN       the PIN the fake card accepts (default 123456)\n"
+        "  --fake-offline       the fake server cannot be reached\n"
+        "  --fake-tap-only      the fake resident is one the bureau flagged (长辈模式)\n"
+        "  --speech-wav FILE    voice guidance (长辈模式) into this WAV instead of the speaker\n"
+        "  --no-voice           no voice guidance (headless runs have none without\n"
+        "                       --speech-wav)\n"
+        "  --headless           SDL's offscreen driver, no window\n"
+        "  --script FILE        run these steps (see kiosk/ui/src/script.h); exit 2 when a\n"
+        "                       wait times out, 3 when a step cannot be done\n"
+        "  --shots DIR          a PNG for every screen reached (and each 'shot')\n"
+        "  --dump-text FILE     every drawn string, frame by frame\n"
+        "  --render-all DIR     every screen in zh/en x normal/长辈模式 to PNGs, then exit\n"
+        "  --size WxH           the screen (default 1080x1920)\n"
+        "  --dpi N              its pixels per inch (default 102: 21.5\" 1080p)\n"
+        "  --lang zh|en  --elder\n"
+        "  --idle S             seconds without input before more time is offered (60)\n"
+        "  --idle-grace S       then seconds before the session is wiped (30)\n"
+        "  --max-seconds S      headless: stop after S seconds (default 120)\n"
+        "  --assets DIR         where i18n/ lives (default %s)\n"
+        "  --font FILE          a CJK font (default Noto Sans CJK SC)\n",
+        HUIMIN_ASSETS_DIR);
 }
 
 /* ---- the client's configuration file (huimin-client's format) ------------------------ */
@@ -127,7 +134,9 @@ static bool load_config(struct opts *o, const char *file)
             ok = set_path(o->journal, sizeof(o->journal), dir, v);
         else if (strcmp(k, "issuer_ca") == 0)
             ok = set_path(o->issuer_ca, sizeof(o->issuer_ca), dir, v);
-        /* Other keys (pinned_pubkey, csca_dir) belong to flows that come later. */
+        else if (strcmp(k, "csca_dir") == 0)
+            ok = set_path(o->csca_dir, sizeof(o->csca_dir), dir, v);
+        /* Other keys (pinned_pubkey) belong to flows that come later. */
         if (!ok) {
             fprintf(stderr, "huimin-kiosk: %s:%d: value too long\n", file, lineno);
             fclose(f);
@@ -145,6 +154,9 @@ static bool parse(struct opts *o, int argc, char **argv)
         { "fake", no_argument, NULL, 'F' },
         { "fake-pin", required_argument, NULL, 'P' },
         { "fake-offline", no_argument, NULL, 'O' },
+        { "fake-tap-only", no_argument, NULL, 't' },
+        { "speech-wav", required_argument, NULL, 'w' },
+        { "no-voice", no_argument, NULL, 'n' },
         { "headless", no_argument, NULL, 'H' },
         { "script", required_argument, NULL, 's' },
         { "shots", required_argument, NULL, 'o' },
@@ -182,6 +194,15 @@ static bool parse(struct opts *o, int argc, char **argv)
             break;
         case 'H':
             o->headless = true;
+            break;
+        case 't':
+            o->fake_tap_only = true;
+            break;
+        case 'w':
+            o->speech_wav = optarg;
+            break;
+        case 'n':
+            o->no_voice = true;
             break;
         case 's':
             o->script = optarg;
@@ -257,6 +278,7 @@ struct run {
     ku_app *app;
     ku_platform *plat;
     ku_worker *worker;
+    ku_speech *speech; /* NULL: no voice */
     struct ku_draw_list *dl;
     FILE *dump;
     uint64_t t0, clock_offset, frames;
@@ -311,12 +333,30 @@ static void shot(struct run *r, const char *name)
         hm_log_info("kiosk: screenshot %s", path);
 }
 
+/* Voice guidance: a screen's text to the speech thread (never waited for) and to the dump. */
+static void speak(struct run *r)
+{
+    char text[2048];
+    enum ku_lang lang;
+
+    if (!ku_app_take_speech(r->app, text, sizeof(text), &lang))
+        return;
+    if (r->speech)
+        ku_speech_say(r->speech, text, lang);
+    if (r->dump) {
+        fprintf(r->dump, "speech %s\n", text);
+        fflush(r->dump);
+    }
+    hm_wipe(text, sizeof(text));
+}
+
 static void frame(struct run *r)
 {
     const char *label;
     uint64_t h;
 
     ku_app_render(r->app, r->dl);
+    speak(r);
     h = frame_hash(r->dl);
     if (r->frames && h == r->last_frame_hash)
         return; /* nothing changed: no pixels pushed, an idle kiosk costs next to no CPU */
@@ -525,6 +565,10 @@ static int loop(struct run *r, const struct ku_script *sc)
     bool dirty = true;
 
     deadline = hm_now_ms() + (uint64_t)(r->o->max_s ? r->o->max_s : 120) * 1000u;
+    /* Under systemd: ready once the loop runs, and the watchdog pinged from the loop itself,
+     * so a kiosk that stops drawing is restarted (huimin-kiosk.service). */
+    uint64_t watchdog_ms = hm_notify_watchdog_usec() / 2000u, last_ping = 0;
+    hm_notify("READY=1");
     for (;;) {
         struct ku_event ev = { .kind = KU_EV_TICK };
         enum ku_wait w;
@@ -535,6 +579,10 @@ static int loop(struct run *r, const struct ku_script *sc)
             frame(r);
             last_frame = hm_now_ms();
             dirty = false;
+        }
+        if (watchdog_ms && hm_now_ms() - last_ping >= watchdog_ms) {
+            hm_notify("WATCHDOG=1");
+            last_ping = hm_now_ms();
         }
         if (sc) {
             while (pc < sc->n) {
@@ -557,6 +605,8 @@ static int loop(struct run *r, const struct ku_script *sc)
                     hm_sleep_ms(20);
                 drain_worker(r);
                 frame(r);
+                if (r->speech && hm_now_ms() < deadline)
+                    ku_speech_wait_idle(r->speech, deadline - hm_now_ms());
                 return 0;
             }
         }
@@ -602,7 +652,13 @@ static int render_all(struct run *r)
         { KU_SCR_HOME, 2 },       { KU_SCR_CARD_PROMPT, 1 }, { KU_SCR_READING, 1 },
         { KU_SCR_CARD_ERROR, 6 }, { KU_SCR_STATUS, 2 },      { KU_SCR_PIN, 2 },
         { KU_SCR_CONFIRMING, 1 }, { KU_SCR_RECEIPT, 1 },     { KU_SCR_QUEUED, 1 },
-        { KU_SCR_MARRIAGE, 1 },   { KU_SCR_STAFF, 1 },
+        { KU_SCR_STAFF, 1 },      { KU_SCR_DISPUTE, 1 },     { KU_SCR_DISPUTE_CONFIRM, 1 },
+        { KU_SCR_DISPUTING, 1 },  { KU_SCR_DISPUTED, 1 },    { KU_SCR_RATING, 1 },
+        { KU_SCR_THANKS, 1 },     { KU_SCR_M_SERVICE, 1 },   { KU_SCR_M_WAIT, 1 },
+        { KU_SCR_M_OFFICE, 1 },   { KU_SCR_M_DATE, 1 },      { KU_SCR_M_SLOT, 1 },
+        { KU_SCR_M_MRZ, 2 },      { KU_SCR_M_IDCARD, 2 },    { KU_SCR_M_IDREAD, 1 },
+        { KU_SCR_M_SUMMARY, 1 },  { KU_SCR_M_TICKET, 1 },    { KU_SCR_M_REFUSED, 2 },
+        { KU_SCR_M_MINE, 1 },     { KU_SCR_M_CANCEL, 1 },    { KU_SCR_M_CANCELLED, 1 },
     };
     const char *dir = r->o->render_all;
     size_t n = 0;
@@ -703,7 +759,10 @@ int main(int argc, char **argv)
         goto out;
     }
     if (o.fake) {
-        struct ku_fake_opts fo = { .delay_ms = 300, .pin = o.fake_pin, .offline = o.fake_offline };
+        struct ku_fake_opts fo = { .delay_ms = 300,
+                                   .pin = o.fake_pin,
+                                   .offline = o.fake_offline,
+                                   .tap_only = o.fake_tap_only };
 
         if (!ku_fake_backend_new(&fo, &ops, &backend)) {
             fprintf(stderr, "huimin-kiosk: out of memory\n");
@@ -718,6 +777,7 @@ int main(int argc, char **argv)
             .ca_file = o.cacert,
             .signing_cert = o.signing,
             .issuer_ca = o.issuer_ca[0] ? o.issuer_ca : NULL,
+            .csca_dir = o.csca_dir[0] ? o.csca_dir : NULL,
             .kiosk_id = o.kiosk,
             .journal_path = o.journal,
             /* Test hook, as huimin-client's: the confirmation is "lost" after signing. */
@@ -740,9 +800,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "huimin-kiosk: cannot start the worker thread\n");
         goto out;
     }
+    /* The voice: into the WAV when asked, else the speaker (a window only); none is no error. */
+    if (!o.no_voice && (o.speech_wav || !o.headless)) {
+        const struct ku_voice_ops *vops;
+        void *voice;
+
+        if (ku_espeak_voice_new(o.speech_wav, &vops, &voice, err, sizeof(err)))
+            r.speech = ku_speech_new(vops, voice, !o.speech_wav);
+        else
+            voice = NULL;
+        if (!r.speech)
+            hm_log_warn("kiosk: no voice guidance: %s", voice ? "no thread" : err);
+    }
     ret = loop(&r, o.script ? &script : NULL);
     hm_log_info("kiosk: %llu frames, RSS %ld kB", (unsigned long long)r.frames, rss_kb());
 out:
+    ku_speech_free(r.speech);
     ku_worker_free(r.worker);
     ku_platform_free(r.plat);
     ku_app_free(r.app);

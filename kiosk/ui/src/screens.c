@@ -4,6 +4,7 @@
 #include "hm/log.h"
 #include "hm/util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -366,14 +367,22 @@ static void button_row(struct ctx *c, int *bottom, const struct bdef *b, size_t 
 
 static void header(struct ctx *c, const char *title)
 {
-    int th = text_lines(title, c->title, c->W - 2 * c->m) * line_h(c->title);
-    int h = th + px(c, 8);
+    /* In 长辈模式 the header's right end is the 重复 button: the screen is said again. */
+    const char *again = tr(c, KU_M_BTN_REPEAT);
+    int rw = c->a->elder ? px(c, 55) : 0, tw = c->W - 2 * c->m - (rw ? rw + c->gap : 0);
+    int th = text_lines(title, c->title, tw) * line_h(c->title);
+    int h = th + px(c, 8), rh = c->a->elder ? button_h(c, again, rw) : 0;
 
+    if (h < rh + px(c, 4))
+        h = rh + px(c, 4);
     rect(c, (struct ku_rect){ 0, 0, c->W, h }, c->t->head, 0, 0, 0);
     if (c->a->elder)
         rect(c, (struct ku_rect){ 0, h - c->bw, c->W, c->bw }, c->t->head_fg, 0, 0, 0);
-    text(c, (struct ku_rect){ c->m, (h - th) / 2, c->W - 2 * c->m, th }, title, c->title,
-         c->t->head_fg, KU_ALIGN_LEFT, true);
+    text(c, (struct ku_rect){ c->m, (h - th) / 2, tw, th }, title, c->title, c->t->head_fg,
+         KU_ALIGN_LEFT, true);
+    if (rw)
+        button(c, "repeat", (struct ku_rect){ c->W - c->m - rw, (h - rh) / 2, rw, rh }, again,
+               ST_PRIMARY, true);
     c->y = h + c->gap;
     if (c->a->offline) {
         const char *s = tr(c, KU_M_BANNER_OFFLINE);
@@ -441,9 +450,8 @@ static void scr_home(struct ctx *c)
         enum ku_msg label;
         enum style st;
     } svc[] = {
-        { "status", KU_M_BTN_STATUS, ST_PRIMARY },
-        { "confirm", KU_M_BTN_CONFIRM, ST_PRIMARY },
-        { "marriage", KU_M_BTN_MARRIAGE, ST_PRIMARY },
+        { "status", KU_M_BTN_STATUS, ST_PRIMARY },     { "confirm", KU_M_BTN_CONFIRM, ST_PRIMARY },
+        { "marriage", KU_M_BTN_MARRIAGE, ST_PRIMARY }, { "mine", KU_M_BTN_MINE, ST_PRIMARY },
         { "staff", KU_M_BTN_STAFF, ST_STAFF },
     };
     struct bdef toggles[2] = {
@@ -579,7 +587,10 @@ static int item_height(struct ctx *c, const struct item *it, int wl, int wr)
         return line_h(c->title * 3 / 4) + c->gap;
     item_texts(c, it, line2, sizeof(line2), amount, sizeof(amount), &name, &awaiting);
     left = (text_lines(name, c->body, wl) + text_lines(line2, c->body, wl)) * lh;
-    right = text_lines(amount, c->body, wr) * lh + (awaiting ? c->target + px(c, 1) : 0);
+    right = text_lines(amount, c->body, wr) * lh +
+            (awaiting ? button_h(c, tr(c, KU_M_BTN_CONFIRM_THIS), wr) +
+                            button_h(c, tr(c, KU_M_BTN_DISPUTE), wr) + c->gap + px(c, 1)
+                      : 0);
     return (left > right ? left : right) + px(c, 5);
 }
 
@@ -610,10 +621,17 @@ static void draw_item(struct ctx *c, const struct item *it, int y, int wl, int w
     text(c, (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 2), wr, ah }, amount, c->body,
          c->t->fg, KU_ALIGN_RIGHT, true);
     if (awaiting) {
+        const char *yes = tr(c, KU_M_BTN_CONFIRM_THIS), *no = tr(c, KU_M_BTN_DISPUTE);
+        int h1 = button_h(c, yes, wr), h2 = button_h(c, no, wr);
+
         snprintf(idb, sizeof(idb), "confirm-%zu", it->idx);
+        button(c, idb, (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 3) + ah, wr, h1 },
+               yes, ST_PRIMARY, true);
+        snprintf(idb, sizeof(idb), "dispute-%zu", it->idx);
         button(c, idb,
-               (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 3) + ah, wr, c->target },
-               tr(c, KU_M_BTN_CONFIRM_THIS), ST_PRIMARY, true);
+               (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 3) + ah + h1 + c->gap, wr,
+                                 h2 },
+               no, ST_SECONDARY, true);
     }
 }
 
@@ -643,8 +661,11 @@ static void scr_status(struct ctx *c)
     for (size_t i = 0; i < st->n_ent; i++)
         items[n++] = (struct item){ 1, i, 0 };
     items[n++] = (struct item){ 0, 1, 0 };
-    for (size_t i = 0; i < st->n_pay; i++)
-        items[n++] = (struct item){ 2, i, 0 };
+    /* Payments that wait for the resident first: nobody should page to find what to do. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < st->n_pay; i++)
+            if (st->pay[i].awaiting == (pass == 0))
+                items[n++] = (struct item){ 2, i, 0 };
     for (size_t i = 0; i < n; i++)
         items[i].h = item_height(c, &items[i], wl, wr) + (items[i].kind ? c->gap / 2 : 0);
 
@@ -834,12 +855,603 @@ static void scr_idle(struct ctx *c)
     button(c, "end", (struct ku_rect){ c->m + px(c, 6), y, bw, b2 }, end, ST_SECONDARY, true);
 }
 
+static const char *reason_text(struct ctx *c, const char *reason)
+{
+    if (strcmp(reason, "wrong_amount") == 0)
+        return tr(c, KU_M_DISPUTE_WRONG_AMOUNT);
+    if (strcmp(reason, "other") == 0)
+        return tr(c, KU_M_DISPUTE_OTHER);
+    return tr(c, KU_M_DISPUTE_NOT_RECEIVED);
+}
+
+/* "城市最低生活保障：2026年11月 750.00 元" of the payment in question. */
+static const char *dispute_what(struct ctx *c, char *buf, size_t cap)
+{
+    char what[160];
+
+    pay_summary(c, KU_M_RECEIPT_WHAT, what, sizeof(what));
+    return trf(c, buf, cap, KU_M_DISPUTE_CONFIRM_WHAT, c->a->s.st.pay[c->a->s.pay_idx].name, what,
+               NULL);
+}
+
+/* Full-width buttons stacked from c->y down. */
+static void button_stack(struct ctx *c, const struct bdef *b, size_t n)
+{
+    int w = c->W - 2 * c->m;
+
+    for (size_t i = 0; i < n; i++) {
+        int h = button_h(c, b[i].label, w);
+
+        button(c, b[i].id, (struct ku_rect){ c->m, c->y, w, h }, b[i].label, b[i].st, true);
+        c->y += h + c->gap;
+    }
+}
+
+static void scr_dispute(struct ctx *c)
+{
+    char buf[256];
+    int bottom = c->H - c->m;
+    const struct bdef cancel = { "cancel", tr(c, KU_M_BTN_CANCEL), ST_SECONDARY };
+    const struct bdef reasons[] = {
+        { "reason-not_received", tr(c, KU_M_DISPUTE_NOT_RECEIVED), ST_PRIMARY },
+        { "reason-wrong_amount", tr(c, KU_M_DISPUTE_WRONG_AMOUNT), ST_PRIMARY },
+        { "reason-other", tr(c, KU_M_DISPUTE_OTHER), ST_PRIMARY },
+    };
+
+    header(c, tr(c, KU_M_DISPUTE_TITLE));
+    button_row(c, &bottom, &cancel, 1);
+    para(c, dispute_what(c, buf, sizeof(buf)), c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    para(c, tr(c, KU_M_DISPUTE_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    c->y += c->gap;
+    button_stack(c, reasons, HM_ARRAY_SIZE(reasons));
+}
+
+static void scr_dispute_confirm(struct ctx *c)
+{
+    char buf[256];
+    int bottom = c->H - c->m;
+    const struct bdef b[] = { { "submit", tr(c, KU_M_BTN_SUBMIT), ST_PRIMARY },
+                              { "cancel", tr(c, KU_M_BTN_CANCEL), ST_SECONDARY } };
+
+    header(c, tr(c, KU_M_DISPUTE_CONFIRM_TITLE));
+    button_row(c, &bottom, &b[1], 1);
+    button_row(c, &bottom, &b[0], 1);
+    c->y += px(c, 4);
+    para(c, dispute_what(c, buf, sizeof(buf)), c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_DISPUTE_CONFIRM_HELP, reason_text(c, c->a->s.reason), NULL,
+             NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, false);
+}
+
+static void scr_disputed(struct ctx *c)
+{
+    char buf[160];
+    int bottom = c->H - c->m, side = px(c, c->a->elder ? 50 : 35);
+    const struct bdef done = { "done", tr(c, KU_M_BTN_DONE), ST_PRIMARY };
+
+    header(c, tr(c, KU_M_DISPUTED_TITLE));
+    button_row(c, &bottom, &done, 1);
+    c->y += px(c, 6);
+    icon(c, (struct ku_rect){ (c->W - side) / 2, c->y, side, side }, KU_ICON_STAFF, c->t->btn,
+         c->t->fg);
+    c->y += side + px(c, 6);
+    para(c, tr(c, KU_M_DISPUTED_TITLE), c->big, c->t->ok, KU_ALIGN_CENTER, true);
+    para(c, tr(c, KU_M_DISPUTED_HELP), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    para(c, trf(c, buf, sizeof(buf), KU_M_DISPUTED_ID, c->a->s.dispute, NULL, NULL), c->title,
+         c->t->fg, KU_ALIGN_CENTER, true);
+}
+
+static void scr_rating(struct ctx *c)
+{
+    int bottom = c->H - c->m;
+    const struct bdef skip = { "skip", tr(c, KU_M_BTN_SKIP), ST_SECONDARY };
+    const struct bdef stars[] = {
+        { "rate-5", tr(c, KU_M_RATING_5), ST_PRIMARY },
+        { "rate-4", tr(c, KU_M_RATING_4), ST_PRIMARY },
+        { "rate-3", tr(c, KU_M_RATING_3), ST_PRIMARY },
+        { "rate-2", tr(c, KU_M_RATING_2), ST_PRIMARY },
+        { "rate-1", tr(c, KU_M_RATING_1), ST_PRIMARY },
+    };
+
+    header(c, tr(c, KU_M_RATING_TITLE));
+    button_row(c, &bottom, &skip, 1);
+    para(c, tr(c, KU_M_RATING_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    /* Five big targets sharing the space left, at most 40 mm each. */
+    int each = (bottom - c->y - c->gap) / 5 - c->gap, w = c->W - 2 * c->m;
+    if (each > px(c, 40))
+        each = px(c, 40);
+    for (size_t i = 0; i < HM_ARRAY_SIZE(stars); i++) {
+        int h = button_h(c, stars[i].label, w);
+
+        h = h > each ? h : each;
+        button(c, stars[i].id, (struct ku_rect){ c->m, c->y, w, h }, stars[i].label, stars[i].st,
+               true);
+        c->y += h + c->gap;
+    }
+}
+
+/* ---- 婚姻登记预约 and 我的预约 -------------------------------------------------------- */
+
+struct gdef {
+    char id[32];
+    char label[160];
+    bool enabled;
+    enum style st;
+};
+
+/* Buttons in cols columns from c->y, rows as tall as their tallest label; stops above bottom. */
+static void grid(struct ctx *c, const struct gdef *g, size_t n, int cols, int bottom)
+{
+    int w = (c->W - 2 * c->m - (cols - 1) * c->gap) / cols;
+
+    for (size_t r = 0; r * (size_t)cols < n; r++) {
+        int h = 0;
+
+        for (size_t k = r * (size_t)cols; k < n && k < (r + 1) * (size_t)cols; k++) {
+            int bh = button_h(c, g[k].label, w);
+
+            h = bh > h ? bh : h;
+        }
+        if (c->y + h > bottom) {
+            hm_log_warn("kiosk: %s: %zu buttons do not fit", ku_screen_name(c->a->screen),
+                        n - r * (size_t)cols);
+            return;
+        }
+        for (size_t k = r * (size_t)cols; k < n && k < (r + 1) * (size_t)cols; k++)
+            button(c, g[k].id,
+                   (struct ku_rect){ c->m + (int)(k % (size_t)cols) * (w + c->gap), c->y, w, h },
+                   g[k].label, g[k].st, g[k].enabled);
+        c->y += h + c->gap;
+    }
+}
+
+static_assert(KU_M_WD_6 == KU_M_WD_0 + 6, "the weekday messages are in order, Sunday first");
+static_assert(KU_M_MON_12 == KU_M_MON_1 + 11, "the month messages are in order");
+
+/* "12月5日 星期六" */
+static const char *day_text(struct ctx *c, const char *date, int wday, char *buf, size_t cap)
+{
+    char d[8] = "", md[48];
+    int mon = 0;
+
+    if (strlen(date) == 10) {
+        mon = (date[5] - '0') * 10 + (date[6] - '0');
+        snprintf(d, sizeof(d), "%d", (date[8] - '0') * 10 + (date[9] - '0'));
+    }
+    trf(c, md, sizeof(md), KU_M_M_DAY,
+        mon >= 1 && mon <= 12 ? tr(c, (enum ku_msg)(KU_M_MON_1 + mon - 1)) : "", d, NULL);
+    if (wday < 0 || wday > 6) {
+        hm_strlcpy(buf, md, cap);
+        return buf;
+    }
+    snprintf(buf, cap, "%s %s", md, tr(c, (enum ku_msg)(KU_M_WD_0 + wday)));
+    return buf;
+}
+
+/* The weekday of a YYYY-MM-DD (Sakamoto's method), -1 when malformed. */
+static int weekday(const char *date)
+{
+    static const int t[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
+    int y, m, d;
+
+    if (strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12)
+        return -1;
+    y -= m < 3;
+    return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
+}
+
+static void home_row(struct ctx *c, int *bottom)
+{
+    const struct bdef home = { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY };
+
+    button_row(c, bottom, &home, 1);
+}
+
+static void scr_m_service(struct ctx *c)
+{
+    struct gdef g[8];
+    size_t n = 0;
+    int bottom = c->H - c->m;
+
+    header(c, tr(c, KU_M_M_SERVICE_TITLE));
+    home_row(c, &bottom);
+    para(c, tr(c, KU_M_M_SERVICE_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    for (size_t i = 0; i < ku_m_services() && n < HM_ARRAY_SIZE(g); i++, n++) {
+        snprintf(g[n].id, sizeof(g[n].id), "svc-%s", ku_m_service_id(i));
+        hm_strlcpy(g[n].label, tr(c, ku_m_service_msg(i)), sizeof(g[n].label));
+        g[n].enabled = true;
+        g[n].st = ST_PRIMARY;
+    }
+    hm_strlcpy(g[n].id, "mine", sizeof(g[n].id));
+    hm_strlcpy(g[n].label, tr(c, KU_M_BTN_MINE), sizeof(g[n].label));
+    g[n].enabled = true;
+    g[n++].st = ST_SECONDARY;
+    grid(c, g, n, 1, bottom);
+}
+
+static void scr_m_office(struct ctx *c)
+{
+    const struct ku_mdata *m = &c->a->s.m;
+    struct gdef g[KU_OFFICE_MAX];
+    size_t n = 0;
+    int bottom = c->H - c->m;
+
+    header(c, tr(c, KU_M_M_OFFICE_TITLE));
+    home_row(c, &bottom);
+    for (size_t i = 0; i < m->n_offices; i++) {
+        if (!m->offices[i].offers)
+            continue;
+        /* By the office's id, so a script (or staff reading a log) knows which one it is. */
+        snprintf(g[n].id, sizeof(g[n].id), "office-%.24s", m->offices[i].id);
+        hm_strlcpy(g[n].label, m->offices[i].name, sizeof(g[n].label));
+        g[n].enabled = true;
+        g[n++].st = ST_PRIMARY;
+    }
+    para(c, tr(c, n ? KU_M_M_OFFICE_HELP : KU_M_M_OFFICE_NONE), c->body, c->t->fg, KU_ALIGN_LEFT,
+         false);
+    grid(c, g, n, 1, bottom);
+}
+
+static int day_free(const struct ku_day *d)
+{
+    int f = 0;
+
+    for (size_t i = 0; i < d->n_slots; i++)
+        f += d->slots[i].free;
+    return f;
+}
+
+static void scr_m_date(struct ctx *c)
+{
+    const struct ku_mdata *m = &c->a->s.m;
+    struct gdef g[KU_DAY_MAX];
+    char dt[64], st[48], num[16];
+    size_t n = 0, bookable = 0;
+    int bottom = c->H - c->m;
+
+    header(c, tr(c, KU_M_M_DATE_TITLE));
+    home_row(c, &bottom);
+    for (size_t i = 0; i < m->n_days && i < KU_DAY_MAX; i++, n++) {
+        const struct ku_day *d = &m->days[i];
+        int f = day_free(d);
+
+        snprintf(num, sizeof(num), "%d", f);
+        if (!d->n_slots)
+            hm_strlcpy(st, tr(c, KU_M_M_DATE_CLOSED), sizeof(st));
+        else if (!d->open)
+            hm_strlcpy(st, tr(c, KU_M_M_DATE_NOT_OPEN), sizeof(st));
+        else if (!f)
+            hm_strlcpy(st, tr(c, KU_M_M_DATE_FULL), sizeof(st));
+        else
+            trf(c, st, sizeof(st), KU_M_M_DATE_FREE, num, NULL, NULL);
+        snprintf(g[n].id, sizeof(g[n].id), "day-%zu", i);
+        snprintf(g[n].label, sizeof(g[n].label), "%s%s\n%s",
+                 day_text(c, d->date, weekday(d->date), dt, sizeof(dt)), d->special ? " ★" : "",
+                 st);
+        g[n].enabled = d->open && f > 0;
+        g[n].st = ST_PRIMARY;
+        bookable += g[n].enabled;
+    }
+    para(c, tr(c, bookable ? KU_M_M_DATE_HELP : KU_M_M_DATE_NONE), c->body, c->t->fg, KU_ALIGN_LEFT,
+         false);
+    para(c, tr(c, KU_M_M_DATE_SPECIAL), c->small, c->t->muted, KU_ALIGN_LEFT, false);
+    grid(c, g, n, 2, bottom);
+}
+
+static void scr_m_slot(struct ctx *c)
+{
+    const struct ku_day *d = &c->a->s.m.days[c->a->s.day_idx];
+    struct gdef g[KU_SLOT_MAX];
+    char dt[64], buf[160], num[16];
+    int bottom = c->H - c->m;
+    const struct bdef b[] = { { "back", tr(c, KU_M_BTN_CHOOSE_AGAIN), ST_SECONDARY },
+                              { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY } };
+
+    header(c, tr(c, KU_M_M_SLOT_TITLE));
+    button_row(c, &bottom, b, 2);
+    day_text(c, d->date, weekday(d->date), dt, sizeof(dt));
+    para(c, trf(c, buf, sizeof(buf), KU_M_M_SLOT_HELP, dt, NULL, NULL), c->body, c->t->fg,
+         KU_ALIGN_LEFT, true);
+    for (size_t i = 0; i < d->n_slots && i < KU_SLOT_MAX; i++) {
+        const struct ku_slot *s = &d->slots[i];
+
+        snprintf(num, sizeof(num), "%d", s->free);
+        snprintf(g[i].id, sizeof(g[i].id), "slot-%zu", i);
+        trf(c, g[i].label, sizeof(g[i].label), s->free > 0 ? KU_M_M_SLOT_LABEL : KU_M_M_SLOT_FULL,
+            s->start, s->end, num);
+        g[i].enabled = s->free > 0;
+        g[i].st = ST_PRIMARY;
+    }
+    grid(c, g, d->n_slots < KU_SLOT_MAX ? d->n_slots : KU_SLOT_MAX, 2, bottom);
+}
+
+static void scr_m_mrz(struct ctx *c)
+{
+    static const enum ku_msg names[3] = { KU_M_M_MRZ_DOC, KU_M_M_MRZ_BIRTH, KU_M_M_MRZ_EXPIRY };
+    const char *letters = KU_MRZ_LETTERS;
+    struct gdef g[16];
+    char buf[160], who[16];
+    int bottom = c->H - c->m;
+    size_t n;
+
+    snprintf(who, sizeof(who), "%d", c->a->s.party + 1);
+    header(c, c->a->s.for_mine ? tr(c, KU_M_M_MRZ_TITLE_MINE)
+                               : trf(c, buf, sizeof(buf), KU_M_M_MRZ_TITLE, who, NULL, NULL));
+    home_row(c, &bottom);
+    if (c->a->s.mrz_wrong)
+        para(c, tr(c, KU_M_M_MRZ_WRONG), c->body, c->t->warn, KU_ALIGN_LEFT, true);
+    else
+        para(c, tr(c, KU_M_M_MRZ_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    for (int f = 0; f < 3; f++) {
+        const char *v = c->a->s.mrz[f];
+
+        char val[24];
+
+        snprintf(g[f].id, sizeof(g[f].id), "mf-%d", f);
+        snprintf(val, sizeof(val), "%s%s", v, f == c->a->s.mrz_field ? "▏" : "");
+        trf(c, g[f].label, sizeof(g[f].label), KU_M_M_MRZ_FIELD, tr(c, names[f]), val, NULL);
+        hm_wipe(val, sizeof(val));
+        g[f].enabled = true;
+        g[f].st = f == c->a->s.mrz_field ? ST_PRIMARY : ST_SECONDARY;
+    }
+    grid(c, g, 3, 1, bottom);
+    /* Letters only where they belong: the document number. */
+    for (n = 0; letters[n] && n < 12; n++) {
+        snprintf(g[n].id, sizeof(g[n].id), "mk-%c", letters[n]);
+        snprintf(g[n].label, sizeof(g[n].label), "%c", letters[n]);
+        g[n].enabled = c->a->s.mrz_field == 0;
+        g[n].st = ST_SECONDARY;
+    }
+    grid(c, g, n, 6, bottom);
+    static const char *const keys[12] = { "1", "2", "3", "4",   "5", "6",
+                                          "7", "8", "9", "del", "0", "next" };
+    for (n = 0; n < 12; n++) {
+        bool next = strcmp(keys[n], "next") == 0, del = strcmp(keys[n], "del") == 0;
+        size_t len = strlen(c->a->s.mrz[c->a->s.mrz_field]);
+
+        snprintf(g[n].id, sizeof(g[n].id), "mk-%s", keys[n]);
+        hm_strlcpy(g[n].label,
+                   next  ? tr(c, KU_M_BTN_NEXT_FIELD)
+                   : del ? tr(c, KU_M_BTN_DEL)
+                         : keys[n],
+                   sizeof(g[n].label));
+        g[n].enabled = next ? len >= (c->a->s.mrz_field ? 6u : 5u) : true;
+        g[n].st = next ? ST_PRIMARY : ST_SECONDARY;
+    }
+    grid(c, g, 12, 3, bottom);
+    hm_wipe(g, sizeof(g)); /* the fields' labels held the typed numbers */
+}
+
+static void scr_m_idcard(struct ctx *c)
+{
+    char buf[160], who[16];
+    const struct bdef b[] = { { "read-card", tr(c, KU_M_BTN_READ_CARD), ST_PRIMARY },
+                              { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY } };
+    int bottom = c->H - c->m, iw = (c->W - 2 * c->m) * 3 / 4;
+
+    snprintf(who, sizeof(who), "%d", c->a->s.party + 1);
+    header(c, c->a->s.for_mine ? tr(c, KU_M_M_IDCARD_TITLE_MINE)
+                               : trf(c, buf, sizeof(buf), KU_M_M_IDCARD_TITLE, who, NULL, NULL));
+    button_row(c, &bottom, &b[1], 1);
+    button_row(c, &bottom, &b[0], 1);
+    c->y += px(c, 6);
+    if (c->a->s.id_pulled)
+        para(c, tr(c, KU_M_M_IDCARD_PULLED), c->body, c->t->warn, KU_ALIGN_CENTER, true);
+    para(c, tr(c, KU_M_M_IDCARD_HELP), c->big, c->t->fg, KU_ALIGN_CENTER, true);
+    if (bottom - c->y > iw * 3 / 4)
+        icon(c, (struct ku_rect){ (c->W - iw) / 2, c->y, iw, iw * 3 / 4 }, KU_ICON_CARD, c->t->btn,
+             c->t->fg);
+}
+
+static void party_lines(struct ctx *c)
+{
+    char buf[256], who[16];
+
+    for (int p = 0; p < 2; p++) {
+        const struct ku_party *pt = &c->a->s.parties[p];
+
+        if (!pt->session[0])
+            continue;
+        snprintf(who, sizeof(who), "%d", p + 1);
+        para(c, trf(c, buf, sizeof(buf), KU_M_M_SUMMARY_PARTY, who, pt->name, pt->id_masked),
+             c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    }
+}
+
+static void scr_m_summary(struct ctx *c)
+{
+    const struct ku_day *d = &c->a->s.m.days[c->a->s.day_idx];
+    char buf[256], dt[64];
+    int bottom = c->H - c->m;
+    const struct bdef b[] = { { "book", tr(c, KU_M_BTN_BOOK), ST_PRIMARY },
+                              { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY } };
+
+    header(c, tr(c, KU_M_M_SUMMARY_TITLE));
+    button_row(c, &bottom, &b[1], 1);
+    button_row(c, &bottom, &b[0], 1);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_SUMMARY_SERVICE,
+             tr(c, ku_m_service_msg((size_t)c->a->s.svc)), NULL, NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_SUMMARY_OFFICE, c->a->s.m.offices[c->a->s.office_idx].name,
+             NULL, NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_SUMMARY_WHEN,
+             day_text(c, d->date, weekday(d->date), dt, sizeof(dt)),
+             d->slots[c->a->s.slot_idx].start, NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    party_lines(c);
+    c->y += c->gap;
+    para(c, tr(c, KU_M_M_SUMMARY_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+}
+
+static const char *office_name(struct ctx *c, const char *id)
+{
+    for (size_t i = 0; i < c->a->s.m.n_offices; i++)
+        if (strcmp(c->a->s.m.offices[i].id, id) == 0)
+            return c->a->s.m.offices[i].name;
+    return id;
+}
+
+static void scr_m_ticket(struct ctx *c)
+{
+    const struct ku_ticket *t = &c->a->s.m.ticket;
+    const struct bdef done = { "done", tr(c, KU_M_BTN_DONE), ST_PRIMARY };
+    char buf[256], dt[64], idl[96];
+    int bottom = c->H - c->m, side;
+
+    header(c, tr(c, KU_M_M_TICKET_TITLE));
+    button_row(c, &bottom, &done, 1);
+    para(c, tr(c, KU_M_M_TICKET_TITLE), c->big, c->t->ok, KU_ALIGN_CENTER, true);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_TICKET_WHEN,
+             day_text(c, t->date, weekday(t->date), dt, sizeof(dt)), t->slot,
+             office_name(c, t->office)),
+         c->body, c->t->fg, KU_ALIGN_CENTER, true);
+    party_lines(c);
+    trf(c, idl, sizeof(idl), KU_M_M_TICKET_ID, t->id, NULL, NULL);
+    int below = line_h(c->body) * text_lines(tr(c, KU_M_M_TICKET_SCAN), c->body, c->W - 2 * c->m) +
+                line_h(c->small) + 3 * c->gap;
+    side = bottom - c->y - below;
+    if (side > px(c, 120))
+        side = px(c, 120);
+    if (side > c->W - 2 * c->m)
+        side = c->W - 2 * c->m;
+    struct ku_cmd *x = cmd(c, KU_CMD_QR, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
+    if (x) {
+        x->text = put_str(c, t->token);
+        x->color = 0x000000FF;
+        x->border = 0xFFFFFFFF;
+    }
+    c->y += side + c->gap;
+    para(c, tr(c, KU_M_M_TICKET_SCAN), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    para(c, idl, c->small, c->t->muted, KU_ALIGN_CENTER, false);
+}
+
+static const char *refusal_text(struct ctx *c)
+{
+    const ku_app *a = c->a;
+
+    if (a->s.refuse_own)
+        return tr(c, a->s.refuse_own);
+    if (a->lang == KU_LANG_EN && a->s.refuse_en[0])
+        return a->s.refuse_en;
+    return a->s.refuse_zh;
+}
+
+static void scr_m_refused(struct ctx *c)
+{
+    struct bdef b[3];
+    size_t n = 0;
+    int bottom = c->H - c->m, side = px(c, c->a->elder ? 50 : 35);
+
+    if (c->a->s.refuse_back != KU_SCR_HOME)
+        b[n++] = (struct bdef){ "choose-again", tr(c, KU_M_BTN_CHOOSE_AGAIN), ST_PRIMARY };
+    b[n++] = (struct bdef){ "staff", tr(c, KU_M_BTN_STAFF), ST_STAFF };
+    b[n++] = (struct bdef){ "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY };
+    header(c, tr(c, KU_M_M_REFUSED_TITLE));
+    for (size_t i = n; i-- > 0;)
+        button_row(c, &bottom, &b[i], 1);
+    c->y += px(c, 6);
+    icon(c, (struct ku_rect){ (c->W - side) / 2, c->y, side, side }, KU_ICON_WARN, c->t->warn,
+         c->t->fg);
+    c->y += side + px(c, 6);
+    para(c, refusal_text(c), c->body, c->t->fg, KU_ALIGN_CENTER, true);
+    para(c, tr(c, c->a->s.refuse_next ? c->a->s.refuse_next : KU_M_M_NEXT_STAFF), c->body, c->t->fg,
+         KU_ALIGN_CENTER, false);
+}
+
+static enum ku_msg appt_status_msg(const char *s)
+{
+    if (strcmp(s, "checked_in") == 0)
+        return KU_M_ST_CHECKED_IN;
+    if (strcmp(s, "cancelled") == 0)
+        return KU_M_ST_CANCELLED;
+    if (strcmp(s, "rescheduled") == 0)
+        return KU_M_ST_RESCHEDULED;
+    if (strcmp(s, "no_show") == 0)
+        return KU_M_ST_NO_SHOW;
+    return KU_M_ST_BOOKED;
+}
+
+static enum ku_msg service_msg_of(const char *id)
+{
+    for (size_t i = 0; i < ku_m_services(); i++)
+        if (strcmp(ku_m_service_id(i), id) == 0)
+            return ku_m_service_msg(i);
+    return KU_M_SVC_MARRIAGE;
+}
+
+static void appt_text(struct ctx *c, const struct ku_appt *p, char *buf, size_t cap)
+{
+    char dt[64], when[96];
+
+    snprintf(when, sizeof(when), "%s %s", day_text(c, p->date, weekday(p->date), dt, sizeof(dt)),
+             p->slot);
+    snprintf(buf, cap, "%s · %s\n%s · %s", when, tr(c, service_msg_of(p->service)),
+             p->office_name[0] ? p->office_name : p->office, tr(c, appt_status_msg(p->status)));
+}
+
+static void scr_m_mine(struct ctx *c)
+{
+    const struct ku_mdata *m = &c->a->s.m;
+    char buf[400];
+    int bottom = c->H - c->m, w = c->W - 2 * c->m;
+
+    header(c, tr(c, KU_M_M_MINE_TITLE));
+    home_row(c, &bottom);
+    party_lines(c);
+    if (!m->n_appts)
+        para(c, tr(c, KU_M_M_MINE_NONE), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    for (size_t i = 0; i < m->n_appts; i++) {
+        const struct ku_appt *p = &m->appts[i];
+        bool booked = strcmp(p->status, "booked") == 0;
+        int th, bh = booked ? button_h(c, tr(c, KU_M_BTN_CANCEL_APPT), w / 2) + c->gap : 0;
+
+        appt_text(c, p, buf, sizeof(buf));
+        th = text_lines(buf, c->body, w - px(c, 4)) * line_h(c->body);
+        if (c->y + th + bh + px(c, 4) > bottom)
+            break;
+        rect(c, (struct ku_rect){ c->m, c->y, w, th + bh + px(c, 4) }, c->t->panel, c->radius,
+             c->t->panel_border, c->bw);
+        text(c, (struct ku_rect){ c->m + px(c, 2), c->y + px(c, 2), w - px(c, 4), th }, buf,
+             c->body, booked ? c->t->fg : c->t->muted, KU_ALIGN_LEFT, booked);
+        if (booked) {
+            char id[32];
+
+            snprintf(id, sizeof(id), "cancel-%zu", i);
+            button(c, id,
+                   (struct ku_rect){ c->m + w / 2 - px(c, 2), c->y + px(c, 2) + th, w / 2,
+                                     bh - c->gap },
+                   tr(c, KU_M_BTN_CANCEL_APPT), ST_SECONDARY, true);
+        }
+        c->y += th + bh + px(c, 4) + c->gap;
+    }
+}
+
+static void scr_m_cancel(struct ctx *c)
+{
+    char buf[400];
+    int bottom = c->H - c->m;
+    const struct bdef b[] = { { "cancel-yes", tr(c, KU_M_BTN_CANCEL_YES), ST_PRIMARY },
+                              { "keep", tr(c, KU_M_BTN_KEEP), ST_SECONDARY } };
+
+    header(c, tr(c, KU_M_M_CANCEL_TITLE));
+    button_row(c, &bottom, &b[1], 1);
+    button_row(c, &bottom, &b[0], 1);
+    appt_text(c, &c->a->s.m.appts[c->a->s.appt_idx], buf, sizeof(buf));
+    para(c, buf, c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    para(c, tr(c, KU_M_M_CANCEL_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+}
+
 void ku_app_render(ku_app *a, struct ku_draw_list *l)
 {
     const struct theme *t = a->elder ? &elder_theme : &normal_theme;
     struct ctx c = { .a = a, .l = l, .t = t, .W = a->cfg.width, .H = a->cfg.height };
     const struct bdef home = { "home", tr(&c, KU_M_BTN_HOME), ST_SECONDARY };
-    const struct bdef staff = { "staff", tr(&c, KU_M_BTN_STAFF), ST_STAFF };
     const struct bdef done = { "done", tr(&c, KU_M_BTN_DONE), ST_PRIMARY };
 
     c.m = px(&c, t->margin_mm);
@@ -887,14 +1499,74 @@ void ku_app_render(ku_app *a, struct ku_draw_list *l)
         scr_message(&c, KU_M_QUEUED_TITLE, KU_M_QUEUED_HELP, KU_ICON_NETWORK, t->warn, &done, 1,
                     false);
         break;
-    case KU_SCR_MARRIAGE: {
-        const struct bdef b[2] = { staff, home };
-        scr_message(&c, KU_M_MARRIAGE_TITLE, KU_M_MARRIAGE_HELP, KU_ICON_STAFF, t->btn, b, 2,
-                    false);
-        break;
-    }
     case KU_SCR_STAFF:
         scr_message(&c, KU_M_STAFF_TITLE, KU_M_STAFF_HELP, KU_ICON_STAFF, t->staff, &home, 1,
+                    false);
+        break;
+    case KU_SCR_DISPUTE:
+        scr_dispute(&c);
+        break;
+    case KU_SCR_DISPUTE_CONFIRM:
+        scr_dispute_confirm(&c);
+        break;
+    case KU_SCR_DISPUTING:
+        scr_message(&c, KU_M_DISPUTING_TITLE, KU_M_DISPUTING_HELP, KU_ICON_CARD, t->btn, NULL, 0,
+                    true);
+        break;
+    case KU_SCR_DISPUTED:
+        scr_disputed(&c);
+        break;
+    case KU_SCR_RATING:
+        scr_rating(&c);
+        break;
+    case KU_SCR_THANKS: {
+        const struct bdef fin = { "home", tr(&c, KU_M_BTN_DONE), ST_PRIMARY };
+        scr_message(&c, KU_M_THANKS_TITLE, KU_M_THANKS_HELP, KU_ICON_OK, t->ok, &fin, 1, false);
+        break;
+    }
+    case KU_SCR_M_SERVICE:
+        scr_m_service(&c);
+        break;
+    case KU_SCR_M_WAIT:
+        scr_message(&c, KU_M_M_WAIT_TITLE, KU_M_M_WAIT_HELP, KU_ICON_NETWORK, t->btn, &home, 1,
+                    true);
+        break;
+    case KU_SCR_M_OFFICE:
+        scr_m_office(&c);
+        break;
+    case KU_SCR_M_DATE:
+        scr_m_date(&c);
+        break;
+    case KU_SCR_M_SLOT:
+        scr_m_slot(&c);
+        break;
+    case KU_SCR_M_MRZ:
+        scr_m_mrz(&c);
+        break;
+    case KU_SCR_M_IDCARD:
+        scr_m_idcard(&c);
+        break;
+    case KU_SCR_M_IDREAD:
+        scr_message(&c, KU_M_M_IDREAD_TITLE, KU_M_M_IDREAD_HELP, KU_ICON_CARD, t->btn, NULL, 0,
+                    true);
+        break;
+    case KU_SCR_M_SUMMARY:
+        scr_m_summary(&c);
+        break;
+    case KU_SCR_M_TICKET:
+        scr_m_ticket(&c);
+        break;
+    case KU_SCR_M_REFUSED:
+        scr_m_refused(&c);
+        break;
+    case KU_SCR_M_MINE:
+        scr_m_mine(&c);
+        break;
+    case KU_SCR_M_CANCEL:
+        scr_m_cancel(&c);
+        break;
+    case KU_SCR_M_CANCELLED:
+        scr_message(&c, KU_M_M_CANCELLED_TITLE, KU_M_M_CANCELLED_HELP, KU_ICON_OK, t->ok, &done, 1,
                     false);
         break;
     case KU_SCR_COUNT:
@@ -920,4 +1592,149 @@ bool ku_app_button_rect(ku_app *a, const char *id, struct ku_rect *out)
         }
     }
     return false;
+}
+
+/* ---- what is said aloud ---------------------------------------------------------------- */
+
+/* Appends s as a sentence: a full stop is added when it does not end in one. */
+static void say(struct ctx *c, char *buf, size_t cap, const char *s)
+{
+    size_t n = strlen(buf), k = strlen(s);
+    static const char *const ends[] = { "。", "！", "？", "：", ".", "!", "?", ":" };
+    bool ended = false;
+
+    if (!k)
+        return;
+    for (size_t i = 0; i < HM_ARRAY_SIZE(ends); i++)
+        if (k >= strlen(ends[i]) && strcmp(s + k - strlen(ends[i]), ends[i]) == 0)
+            ended = true;
+    snprintf(buf + n, cap - n, "%s%s%s", n ? " " : "", s,
+             ended                      ? ""
+             : c->a->lang == KU_LANG_ZH ? "。"
+                                        : ".");
+}
+
+static void say_status(struct ctx *c, char *buf, size_t cap)
+{
+    const struct ku_status *st = &c->a->s.st;
+    char line[320], words[96], per[48];
+
+    say(c, buf, cap, tr(c, KU_M_SPEECH_STATUS));
+    for (size_t i = 0; i < st->n_ent; i++) {
+        const struct ku_entitlement *e = &st->ent[i];
+
+        if (strcmp(e->status, "stopped") == 0)
+            continue;
+        ku_money_words(e->amount_fen, c->a->lang, words, sizeof(words));
+        say(c, buf, cap, trf(c, line, sizeof(line), KU_M_SPEECH_ENT, e->name, words, NULL));
+    }
+    for (size_t i = 0; i < st->n_pay; i++) {
+        const struct ku_payment *p = &st->pay[i];
+
+        if (!p->awaiting)
+            continue;
+        period_text(c, p->period, per, sizeof(per));
+        ku_money_words(p->amount_fen, c->a->lang, words, sizeof(words));
+        say(c, buf, cap, trf(c, line, sizeof(line), KU_M_SPEECH_AWAITING, per, p->name, words));
+    }
+    ku_money_words(st->year_total_fen, c->a->lang, words, sizeof(words));
+    say(c, buf, cap, trf(c, line, sizeof(line), KU_M_SPEECH_YEAR, words, NULL, NULL));
+    hm_wipe(line, sizeof(line));
+    hm_wipe(words, sizeof(words));
+}
+
+void ku_app_speech_text(ku_app *a, char *buf, size_t cap)
+{
+    struct ctx c = { .a = a };
+    static const struct {
+        enum ku_msg title, help;
+    } plain[KU_SCR_COUNT] = {
+        [KU_SCR_HOME] = { KU_M_HOME_TAP, KU_M_HOME_TAP_HINT },
+        [KU_SCR_CARD_PROMPT] = { KU_M_HOME_TAP, KU_M_CARD_HELP },
+        [KU_SCR_READING] = { KU_M_READING_TITLE, KU_M_READING_HELP },
+        [KU_SCR_CONFIRMING] = { KU_M_CONFIRMING_TITLE, KU_M_CONFIRMING_HELP },
+        [KU_SCR_RECEIPT] = { KU_M_RECEIPT_TITLE, KU_M_RECEIPT_SCAN },
+        [KU_SCR_QUEUED] = { KU_M_QUEUED_TITLE, KU_M_QUEUED_HELP },
+        [KU_SCR_M_SERVICE] = { KU_M_M_SERVICE_TITLE, KU_M_M_SERVICE_HELP },
+        [KU_SCR_M_WAIT] = { KU_M_M_WAIT_TITLE, KU_M_M_WAIT_HELP },
+        [KU_SCR_M_OFFICE] = { KU_M_M_OFFICE_TITLE, KU_M_M_OFFICE_HELP },
+        [KU_SCR_M_DATE] = { KU_M_M_DATE_TITLE, KU_M_M_DATE_HELP },
+        [KU_SCR_M_SLOT] = { KU_M_M_SLOT_TITLE, KU_M_M_WAIT_HELP },
+        [KU_SCR_M_IDREAD] = { KU_M_M_IDREAD_TITLE, KU_M_M_IDREAD_HELP },
+        [KU_SCR_M_SUMMARY] = { KU_M_M_SUMMARY_TITLE, KU_M_M_SUMMARY_HELP },
+        [KU_SCR_M_TICKET] = { KU_M_M_TICKET_TITLE, KU_M_M_TICKET_SCAN },
+        [KU_SCR_M_MINE] = { KU_M_M_MINE_TITLE, KU_M_M_MINE_TITLE },
+        [KU_SCR_M_CANCEL] = { KU_M_M_CANCEL_TITLE, KU_M_M_CANCEL_HELP },
+        [KU_SCR_M_CANCELLED] = { KU_M_M_CANCELLED_TITLE, KU_M_M_CANCELLED_HELP },
+        [KU_SCR_STAFF] = { KU_M_STAFF_TITLE, KU_M_STAFF_HELP },
+        [KU_SCR_DISPUTE_CONFIRM] = { KU_M_DISPUTE_CONFIRM_TITLE, KU_M_DISPUTE_CONFIRM_HELP },
+        [KU_SCR_DISPUTING] = { KU_M_DISPUTING_TITLE, KU_M_DISPUTING_HELP },
+        [KU_SCR_DISPUTED] = { KU_M_DISPUTED_TITLE, KU_M_DISPUTED_HELP },
+        [KU_SCR_RATING] = { KU_M_RATING_TITLE, KU_M_RATING_HELP },
+        [KU_SCR_THANKS] = { KU_M_THANKS_TITLE, KU_M_THANKS_HELP },
+    };
+    char line[320], n[24];
+
+    buf[0] = '\0';
+    if (a->idle_warn) {
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)(a->cfg.idle_grace_ms / 1000));
+        say(&c, buf, cap, tr(&c, KU_M_IDLE_TITLE));
+        say(&c, buf, cap, trf(&c, line, sizeof(line), KU_M_IDLE_HELP, n, NULL, NULL));
+        return;
+    }
+    switch (a->screen) {
+    case KU_SCR_STATUS:
+        say_status(&c, buf, cap);
+        break;
+    case KU_SCR_CARD_ERROR:
+        say(&c, buf, cap, tr(&c, a->err_title));
+        say(&c, buf, cap, tr(&c, a->err_help));
+        break;
+    case KU_SCR_PIN:
+        say(&c, buf, cap, tr(&c, KU_M_PIN_TITLE));
+        if (a->s.pin_wrong) {
+            snprintf(n, sizeof(n), "%d", a->s.tries_left);
+            say(&c, buf, cap, trf(&c, line, sizeof(line), KU_M_PIN_WRONG, n, NULL, NULL));
+        } else {
+            say(&c, buf, cap, tr(&c, a->s.st.tap_only ? KU_M_PIN_TAP : KU_M_PIN_HELP));
+        }
+        break;
+    case KU_SCR_DISPUTE:
+        say(&c, buf, cap, tr(&c, KU_M_DISPUTE_TITLE));
+        say(&c, buf, cap, tr(&c, KU_M_DISPUTE_HELP));
+        say(&c, buf, cap, tr(&c, KU_M_DISPUTE_NOT_RECEIVED));
+        say(&c, buf, cap, tr(&c, KU_M_DISPUTE_WRONG_AMOUNT));
+        say(&c, buf, cap, tr(&c, KU_M_DISPUTE_OTHER));
+        break;
+    case KU_SCR_M_MRZ:
+        say(&c, buf, cap, tr(&c, a->s.mrz_wrong ? KU_M_M_MRZ_WRONG : KU_M_M_MRZ_HELP));
+        say(&c, buf, cap,
+            tr(&c, a->s.mrz_field == 0   ? KU_M_M_MRZ_DOC
+                   : a->s.mrz_field == 1 ? KU_M_M_MRZ_BIRTH
+                                         : KU_M_M_MRZ_EXPIRY));
+        break;
+    case KU_SCR_M_IDCARD:
+        if (a->s.id_pulled)
+            say(&c, buf, cap, tr(&c, KU_M_M_IDCARD_PULLED));
+        say(&c, buf, cap, tr(&c, KU_M_M_IDCARD_HELP));
+        break;
+    case KU_SCR_M_REFUSED:
+        say(&c, buf, cap, refusal_text(&c));
+        say(&c, buf, cap, tr(&c, a->s.refuse_next ? a->s.refuse_next : KU_M_M_NEXT_STAFF));
+        break;
+    case KU_SCR_DISPUTE_CONFIRM:
+        say(&c, buf, cap, tr(&c, KU_M_DISPUTE_CONFIRM_TITLE));
+        say(&c, buf, cap,
+            trf(&c, line, sizeof(line), KU_M_DISPUTE_CONFIRM_HELP, reason_text(&c, a->s.reason),
+                NULL, NULL));
+        break;
+    default:
+        if ((unsigned)a->screen < KU_SCR_COUNT && plain[a->screen].title) {
+            say(&c, buf, cap, tr(&c, plain[a->screen].title));
+            say(&c, buf, cap, tr(&c, plain[a->screen].help));
+        }
+        break;
+    }
+    if (a->screen == KU_SCR_HOME)
+        say(&c, buf, cap, tr(&c, KU_M_SPEECH_REPEAT));
 }

@@ -86,10 +86,17 @@ enum ku_key {
 };
 
 enum ku_job_kind {
-    KU_JOB_TAP = 0, /* connect the card, identify it, open a card session, fetch the status */
-    KU_JOB_CONFIRM, /* confirm a payment with the PIN (or a tap for tap-only residents) */
-    KU_JOB_SYNC,    /* deliver what the journal holds */
-    KU_JOB_END,     /* forget the card session and disconnect the card */
+    KU_JOB_TAP = 0,     /* connect the card, identify it, open a card session, fetch the status */
+    KU_JOB_CONFIRM,     /* confirm a payment with the PIN (or a tap for tap-only residents) */
+    KU_JOB_SYNC,        /* deliver what the journal holds */
+    KU_JOB_END,         /* forget the card session and disconnect the card */
+    KU_JOB_DISPUTE,     /* the resident says a payment is wrong: POST /v1/disputes */
+    KU_JOB_OFFICES,     /* the marriage-registration offices */
+    KU_JOB_AVAIL,       /* an office's days and slots with free places for a service */
+    KU_JOB_ID,          /* read an ID card with the typed MRZ numbers: an ID session */
+    KU_JOB_BOOK,        /* book the slot for the parties' ID sessions: a ticket */
+    KU_JOB_MINE,        /* the appointments of an ID session's person */
+    KU_JOB_APPT_CANCEL, /* cancel one of them */
     KU_JOB_COUNT
 };
 
@@ -151,6 +158,62 @@ struct ku_receipt {
     bool again;
 };
 
+/* ---- marriage-registration appointments ---------------------------------------- */
+
+#define KU_OFFICE_MAX 8
+#define KU_DAY_MAX    14
+#define KU_SLOT_MAX   16
+#define KU_APPT_MAX   8
+
+struct ku_office {
+    char id[32];
+    char name[128];
+    bool offers; /* it offers the service asked */
+};
+
+struct ku_slot {
+    char start[6], end[6]; /* HH:MM */
+    int capacity, free;
+};
+
+struct ku_day {
+    char date[11]; /* YYYY-MM-DD */
+    bool special;  /* a special date (520, 七夕...) */
+    bool open;     /* booking for it has opened */
+    size_t n_slots;
+    struct ku_slot slots[KU_SLOT_MAX];
+};
+
+/* One person at the kiosk, as the server verified their ID card. */
+struct ku_party {
+    char session[64];
+    char name[128];
+    char id_masked[32];
+    char sex; /* 'M', 'F' */
+};
+
+struct ku_ticket {
+    char token[4096]; /* the ticket JWS, for the QR code */
+    char id[32];
+    char date[11], slot[6], office[64];
+};
+
+struct ku_appt {
+    char t[32], service[24], office[64], office_name[128], date[11], slot[6], status[16];
+};
+
+/* What a marriage job brings back (and what the visit keeps of it). */
+struct ku_mdata {
+    size_t n_offices;
+    struct ku_office offices[KU_OFFICE_MAX];
+    size_t n_days;
+    struct ku_day days[KU_DAY_MAX];
+    struct ku_party party;
+    struct ku_ticket ticket;
+    size_t n_appts;
+    struct ku_appt appts[KU_APPT_MAX];
+};
+
 struct ku_job {
     enum ku_job_kind kind;
     unsigned seq;           /* the app's number for it; the reply carries it back */
@@ -159,19 +222,27 @@ struct ku_job {
     char payment[64];
     int64_t amount_fen;
     char period[16];
-    char pin[16]; /* CONFIRM: "" for a tap-only resident; wiped by whoever is done with it */
+    char pin[16];    /* CONFIRM: "" for a tap-only resident; wiped by whoever is done with it */
+    char reason[16]; /* DISPUTE: not_received, wrong_amount, other */
+    char service[24], office[32], date[11], slot[6]; /* AVAIL, BOOK */
+    char mrz_doc[12], mrz_birth[8], mrz_expiry[8];   /* ID: wiped by whoever is done with them */
+    char sessions[2][64];                            /* BOOK; MINE, APPT_CANCEL: [0] */
+    char ticket[32];                                 /* APPT_CANCEL */
 };
 
 struct ku_reply {
     enum ku_job_kind kind;
     unsigned seq;
     enum ku_result result;
-    int tries_left;            /* KU_R_PIN_WRONG */
-    char code[64];             /* the server's code, for logs and staff */
-    int pending;               /* SYNC: entries still waiting */
-    bool offline;              /* the server could not be reached during this job */
-    struct ku_status status;   /* TAP */
-    struct ku_receipt receipt; /* CONFIRM */
+    int tries_left;                /* KU_R_PIN_WRONG */
+    char code[64];                 /* the server's code, for logs and staff */
+    int pending;                   /* SYNC: entries still waiting */
+    bool offline;                  /* the server could not be reached during this job */
+    struct ku_status status;       /* TAP */
+    struct ku_receipt receipt;     /* CONFIRM */
+    char dispute[64];              /* DISPUTE: the dispute's number ("dispute") */
+    char msg_zh[512], msg_en[512]; /* a refusal's own messages from the server */
+    struct ku_mdata m;             /* the marriage jobs */
 };
 
 enum ku_ev_kind {
@@ -207,8 +278,27 @@ enum ku_screen {
     KU_SCR_CONFIRMING,
     KU_SCR_RECEIPT,
     KU_SCR_QUEUED,
-    KU_SCR_MARRIAGE,
     KU_SCR_STAFF,
+    KU_SCR_DISPUTE,         /* which problem: not received, wrong amount, other */
+    KU_SCR_DISPUTE_CONFIRM, /* the payment and the reason, submit or cancel */
+    KU_SCR_DISPUTING,
+    KU_SCR_DISPUTED, /* recorded: staff will follow up, with the number */
+    KU_SCR_RATING,   /* 好差评: five stars at the end of a transaction */
+    KU_SCR_THANKS,
+    KU_SCR_M_SERVICE, /* 婚姻登记预约: which service, or 我的预约 */
+    KU_SCR_M_WAIT,    /* asking the server (offices, days, booking...) */
+    KU_SCR_M_OFFICE,  /* which office */
+    KU_SCR_M_DATE,    /* which day: those with free places, special dates marked */
+    KU_SCR_M_SLOT,    /* which time */
+    KU_SCR_M_MRZ,     /* a party types the MRZ numbers of their ID card */
+    KU_SCR_M_IDCARD,  /* ...and puts the card on the reader */
+    KU_SCR_M_IDREAD,  /* reading it */
+    KU_SCR_M_SUMMARY, /* everything, masked IDs, book */
+    KU_SCR_M_TICKET,  /* booked: the ticket's QR code */
+    KU_SCR_M_REFUSED, /* the server's message and what to do next */
+    KU_SCR_M_MINE,    /* 我的预约: the list */
+    KU_SCR_M_CANCEL,  /* cancel this one? */
+    KU_SCR_M_CANCELLED,
     KU_SCR_COUNT
 };
 const char *ku_screen_name(enum ku_screen s);
@@ -287,8 +377,24 @@ void ku_app_set_elder(ku_app *a, bool on);
 /* The fake resident and receipt (render-all, the fake backend, tests). */
 void ku_fake_status(struct ku_status *st, int64_t now);
 void ku_fake_receipt(struct ku_receipt *r, const struct ku_payment *p);
+/* Two offices, two weeks of days (a special one, full and closed ones), a ticket, two
+ * appointments: the fake registry's answers and --render-all's samples. */
+void ku_fake_mdata(struct ku_mdata *m);
 
 /* "750.00" from 75000 fen. */
 void ku_money(int64_t fen, char *buf, size_t cap);
+/* The amount as it is said: "七百五十元", "一万零五元三角" (zh); "750 yuan 30 fen" (en). */
+void ku_money_words(int64_t fen, enum ku_lang lang, char *buf, size_t cap);
+
+/*
+ * Voice guidance (长辈模式): the text to say now, when the screen changed since it was last
+ * said or the resident tapped 重复; false when nothing is to be said (or not in 长辈模式).
+ * The text may hold amounts: the caller wipes it after use.
+ */
+bool ku_app_take_speech(ku_app *a, char *buf, size_t cap, enum ku_lang *lang);
+/* What the current screen says aloud (its instruction; on the status screen the amounts). */
+void ku_app_speech_text(ku_app *a, char *buf, size_t cap);
+/* The last 好差评 rating given (1..5), 0 when none since start (tests). */
+int ku_app_last_rating(const ku_app *a);
 
 #endif

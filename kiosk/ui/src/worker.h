@@ -53,6 +53,7 @@ struct ku_fake_opts {
     unsigned delay_ms; /* how long each job "takes" */
     const char *pin;   /* the PIN the fake card accepts ("123456") */
     bool offline;      /* confirmations come back queued, taps fail with no network */
+    bool tap_only;     /* the resident is one the bureau flagged (长辈模式 comes on) */
 };
 bool ku_fake_backend_new(const struct ku_fake_opts *o, const struct ku_backend_ops **ops,
                          void **backend);

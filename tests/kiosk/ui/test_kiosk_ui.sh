@@ -52,12 +52,15 @@ issuer_ca = ../../pki/issuer-ca.pem
 CONF
 "$VC" --send "$HUIMIN_RIG_DIR/card0.sock" remove >/dev/null || fail "remove the card"
 
-# kiosk NAME SCRIPT: runs the kiosk headless on SCRIPT; shots in $OUT/NAME, text in $OUT/NAME.txt.
+# kiosk NAME SCRIPT [ARGS...]: runs the kiosk headless on SCRIPT; shots in $OUT/NAME, text in
+# $OUT/NAME.txt.
 kiosk() {
-    "$KIOSK" --headless --config "$K/client.conf" --script "$2" --shots "$OUT/$1" \
-        --dump-text "$OUT/$1.txt" --max-seconds 150 2>"$OUT/$1.log"
+    name=$1 script=$2
+    shift 2
+    "$KIOSK" --headless --config "$K/client.conf" --script "$script" --shots "$OUT/$name" \
+        --dump-text "$OUT/$name.txt" --max-seconds 150 "$@" 2>"$OUT/$name.log"
     st=$?
-    [ $st -eq 0 ] || { cat "$OUT/$1.log"; fail "huimin-kiosk ($1) exited $st"; }
+    [ $st -eq 0 ] || { cat "$OUT/$name.log"; fail "huimin-kiosk ($name) exited $st"; }
 }
 # after_home NAME: the frames from the first home screen after the receipt/queued screen on.
 after_home() {
@@ -170,6 +173,47 @@ after_home idle | head -1 | grep -q "session=0" || fail "the idle timeout did no
 after_home idle | grep -q "张秀英" && fail "her name was drawn after the idle timeout"
 grep -q "您还需要更多时间吗" "$OUT/idle.txt" || fail "no more-time question"
 echo "idle: more time offered, then the session wiped"
+
+# --- 长辈模式 with voice guidance, then 没有收到: a dispute through the server, then 好差评 ---------
+cat >"$WORK/dispute.script" <<'S'
+wait screen home 20s
+touch elder
+card insert welfare 0
+wait screen status 30s
+shot status-elder
+touch repeat
+touch dispute-*
+wait screen dispute 5s
+touch reason-not_received
+wait screen dispute-confirm 5s
+shot dispute-confirm
+touch submit
+wait screen disputed 30s
+wait text 登记号 5s
+shot disputed
+touch done
+wait screen rating 10s
+shot rating
+touch rate-5
+wait screen thanks 5s
+card remove 0
+S
+# The idle run ended by taking the card away: let pcscd see it gone before the next kiosk looks.
+sleep 2
+kiosk dispute "$WORK/dispute.script" --speech-wav "$OUT/dispute.wav"
+grep "^speech " "$OUT/dispute.txt" | grep -q "每月七百五十元" ||
+    fail "the status's amounts were not spoken: $(grep '^speech ' "$OUT/dispute.txt")"
+[ "$(grep -c '^speech .*每月七百五十元' "$OUT/dispute.txt")" -ge 2 ] || fail "重复 did not say it again"
+grep "^speech " "$OUT/dispute.txt" | grep -q "张秀英" && fail "her name was spoken aloud"
+[ "$(head -c 4 "$OUT/dispute.wav")" = RIFF ] || fail "no WAV written"
+[ "$(dd if="$OUT/dispute.wav" bs=1 skip=8 count=4 2>/dev/null)" = WAVE ] || fail "not a WAV"
+size=$(wc -c <"$OUT/dispute.wav")
+[ "$size" -gt 441000 ] || fail "the WAV holds less than 10 s of speech ($size bytes)"
+dispute=$(grep -o "登记号：[A-Za-z0-9_-]*" "$OUT/dispute.txt" | head -1)
+[ -n "$dispute" ] && [ "$dispute" != "登记号：" ] || fail "no dispute number shown"
+grep -q "工作人员会尽快和您联系" "$OUT/dispute.txt" || fail "the disputed screen does not say staff follow up"
+grep -q "rating 5 of 5" "$OUT/dispute.log" || fail "the rating was not kept in the log"
+echo "voice+dispute: amounts spoken into a ${size}-byte WAV, $dispute recorded, rated 5"
 
 stop_server
 echo "PASS: huimin-kiosk headless through pcscd and huimin-server"

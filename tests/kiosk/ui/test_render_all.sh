@@ -11,9 +11,11 @@ res=$("$BIN/kiosk/ui/huimin-kiosk" --render-all "$out/render-all" 2>"$out/render
 echo "$res"
 echo "$res" | grep -q "text shrunk to fit: 0; missing messages: 0" || fail "$res"
 n=$(ls "$out/render-all" | wc -l)
-[ "$n" -eq 80 ] || fail "$n screenshots, not 80"
+[ "$n" -eq 168 ] || fail "$n screenshots, not 168"
 zbarimg -q --raw "$out/render-all/zh-elder-receipt.png" 2>/dev/null | grep -q '^eyJ' ||
     fail "the receipt's QR code is not readable"
+zbarimg -q --raw "$out/render-all/zh-elder-m-ticket.png" 2>/dev/null | grep -q '^eyJ' ||
+    fail "the ticket's QR code is not readable"
 grep "first frame" "$out/render-all.log"
 [ -n "${HUIMIN_KIOSK_UI_OUT:-}" ] || rm -rf "$out"
 echo "PASS: render-all"

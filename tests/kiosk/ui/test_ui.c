@@ -2,7 +2,10 @@
  * testing and 25 mm targets in 长辈模式, text sizes, contrast, and both catalogs complete. */
 #include "app_int.h"
 #include "script.h"
+#include "speech.h"
 #include "ui.h"
+
+#include "hm/util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,9 +246,13 @@ static void test_flow_confirm(void **state)
         qr = qr || (dl.cmds[i].kind == KU_CMD_QR && strstr(ku_cmd_text(&dl, &dl.cmds[i]), "eyJ"));
     assert_true(qr);
     touch(a, "done");
-    assert_string_equal(ku_app_screen_label(a), "home");
+    /* The end of the transaction: her data is gone, 好差评 is asked, then home. */
+    assert_string_equal(ku_app_screen_label(a), "rating");
     assert_false(ku_app_holds_personal_data(a));
     take(a, KU_JOB_END);
+    assert_false(drawn(a, "张秀英"));
+    touch(a, "skip");
+    assert_string_equal(ku_app_screen_label(a), "home");
     assert_false(drawn(a, "张秀英"));
     ku_app_free(a);
 }
@@ -463,7 +471,7 @@ static void test_hit_test(void **state)
     assert_string_equal(ku_app_screen_label(a), "home");
     e.y = r.y;
     ku_app_handle(a, &e);
-    assert_string_equal(ku_app_screen_label(a), "marriage");
+    assert_string_equal(ku_app_screen_label(a), "m-service");
     touch(a, "home");
     touch(a, "lang");
     assert_int_equal(ku_app_lang(a), KU_LANG_EN);
@@ -504,6 +512,691 @@ static void test_script_parse(void **state)
     remove(path);
 }
 
+static void test_money_words(void **state)
+{
+    static const struct {
+        int64_t fen;
+        const char *zh, *en;
+    } cases[] = {
+        { 75000, "七百五十元", "750 yuan" },
+        { 10000, "一百元", "100 yuan" },
+        { 935000, "九千三百五十元", "9350 yuan" },
+        { 1000, "十元", "10 yuan" },
+        { 1500, "十五元", "15 yuan" },
+        { 11000, "一百一十元", "110 yuan" },
+        { 100050, "一千元五角", "1000 yuan 50 fen" },
+        { 100500, "一千零五元", "1005 yuan" },
+        { 1001000, "一万零一十元", "10010 yuan" },
+        { 12345678, "十二万三千四百五十六元七角八分", "123456 yuan 78 fen" },
+        { 7505, "七十五元零五分", "75 yuan 5 fen" },
+        { 50, "五角", "0 yuan 50 fen" },
+        { 0, "零元", "0 yuan" },
+    };
+    char buf[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ku_money_words(cases[i].fen, KU_LANG_ZH, buf, sizeof(buf));
+        assert_string_equal(buf, cases[i].zh);
+        ku_money_words(cases[i].fen, KU_LANG_EN, buf, sizeof(buf));
+        assert_string_equal(buf, cases[i].en);
+    }
+}
+
+/* Tap, with the status of a resident the bureau flagged tap_only or not. */
+static ku_app *at_status_flagged(bool tap_only)
+{
+    ku_app *a = new_app(false);
+    struct ku_job j;
+    struct ku_reply *rep = calloc(1, sizeof(*rep));
+    struct ku_event e = { .kind = KU_EV_REPLY, .now_ms = clock_ms, .reply = rep };
+
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    rep->kind = j.kind;
+    rep->seq = j.seq;
+    rep->result = KU_R_OK;
+    ku_fake_status(&rep->status, 1796156051);
+    rep->status.tap_only = tap_only;
+    ku_app_handle(a, &e);
+    free(rep);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    return a;
+}
+
+static void test_voice_status_amounts(void **state)
+{
+    ku_app *a = at_status(true);
+    char text[2048];
+    enum ku_lang lang;
+
+    (void)state;
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_int_equal(lang, KU_LANG_ZH);
+    assert_non_null(strstr(text, "城市最低生活保障，每月七百五十元"));
+    assert_non_null(strstr(text, "高龄津贴，每月一百元"));
+    assert_non_null(strstr(text, "今年一共九千三百五十元"));
+    assert_null(strstr(text, "张秀英")); /* others near the kiosk hear it: no name */
+    assert_null(strstr(text, "WF3"));
+    /* Said once per screen; 重复 says it again. */
+    assert_false(ku_app_take_speech(a, text, sizeof(text), &lang));
+    touch(a, "repeat");
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_non_null(strstr(text, "七百五十元"));
+    /* The PIN screen says its instruction. */
+    touch(a, "confirm-0");
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_non_null(strstr(text, "密码"));
+    ku_app_set_lang(a, KU_LANG_EN);
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_int_equal(lang, KU_LANG_EN);
+    ku_app_free(a);
+
+    /* Not in 长辈模式: nothing said, and no 重复 button. */
+    a = at_status(false);
+    struct ku_rect r;
+    assert_false(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_false(ku_app_button_rect(a, "repeat", &r));
+    ku_app_free(a);
+}
+
+static void test_repeat_on_every_screen(void **state)
+{
+    (void)state;
+    for (int lang = 0; lang < KU_LANG_COUNT; lang++) {
+        ku_app *a = new_app(true);
+
+        ku_app_set_lang(a, (enum ku_lang)lang);
+        for (int s = 0; s < KU_SCR_COUNT; s++) {
+            struct ku_rect r;
+            char text[2048];
+
+            ku_app_show_sample(a, (enum ku_screen)s, 0);
+            if (!ku_app_button_rect(a, "repeat", &r))
+                fail_msg("no 重复 on %s", ku_screen_name((enum ku_screen)s));
+            ku_app_speech_text(a, text, sizeof(text));
+            if (!text[0])
+                fail_msg("%s says nothing", ku_screen_name((enum ku_screen)s));
+        }
+        assert_int_equal(ku_app_missing_lookups(a), 0);
+        ku_app_free(a);
+    }
+}
+
+static void test_tap_only_turns_elder_on(void **state)
+{
+    ku_app *a = at_status_flagged(true);
+    char text[2048];
+    enum ku_lang lang;
+
+    (void)state;
+    assert_true(ku_app_elder(a));
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_non_null(strstr(text, "七百五十元"));
+    ev(a, KU_EV_CARD_REMOVED);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_false(ku_app_elder(a)); /* it came with her and went with her */
+    ku_app_free(a);
+
+    a = at_status_flagged(false);
+    assert_false(ku_app_elder(a));
+    ku_app_free(a);
+}
+
+static void dispute_reply(ku_app *a, const struct ku_job *j, enum ku_result r, const char *d)
+{
+    struct ku_reply *rep = calloc(1, sizeof(*rep));
+    struct ku_event e = { .kind = KU_EV_REPLY, .now_ms = clock_ms, .reply = rep };
+
+    rep->kind = j->kind;
+    rep->seq = j->seq;
+    rep->result = r;
+    rep->offline = r == KU_R_NETWORK;
+    snprintf(rep->dispute, sizeof(rep->dispute), "%s", d);
+    ku_app_handle(a, &e);
+    free(rep);
+}
+
+static void test_dispute_flow(void **state)
+{
+    ku_app *a = at_status(false);
+    struct ku_job j;
+
+    (void)state;
+    touch(a, "dispute-0");
+    assert_string_equal(ku_app_screen_label(a), "dispute");
+    assert_true(drawn(a, "城市最低生活保障"));
+    assert_true(drawn(a, "750.00"));
+    touch(a, "cancel");
+    assert_string_equal(ku_app_screen_label(a), "status");
+    touch(a, "dispute-0");
+    touch(a, "reason-wrong_amount");
+    assert_string_equal(ku_app_screen_label(a), "dispute-confirm");
+    assert_true(drawn(a, "金额不对"));
+    touch(a, "submit");
+    assert_string_equal(ku_app_screen_label(a), "disputing");
+    j = take(a, KU_JOB_DISPUTE);
+    assert_string_equal(j.payment, "P-E000001-202611");
+    assert_string_equal(j.reason, "wrong_amount");
+    dispute_reply(a, &j, KU_R_OK, "D-0000042");
+    assert_string_equal(ku_app_screen_label(a), "disputed");
+    assert_true(drawn(a, "D-0000042"));
+    assert_true(drawn(a, "工作人员会尽快和您联系"));
+    touch(a, "done");
+    assert_string_equal(ku_app_screen_label(a), "rating");
+    assert_false(ku_app_holds_personal_data(a));
+    take(a, KU_JOB_END);
+    touch(a, "rate-4");
+    assert_string_equal(ku_app_screen_label(a), "thanks");
+    assert_int_equal(ku_app_last_rating(a), 4);
+    tick(a, 6000);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    ku_app_free(a);
+
+    /* A payment that is not awaiting (confirmed) offers no dispute here. */
+    a = at_status(false);
+    struct ku_rect r;
+    assert_false(ku_app_button_rect(a, "dispute-3", &r));
+    ku_app_free(a);
+}
+
+static void test_dispute_errors_say_what_next(void **state)
+{
+    static const struct {
+        enum ku_result r;
+        const char *says, *button;
+    } cases[] = {
+        { KU_R_NETWORK, "请稍后再试", "retry" },
+        { KU_R_ALREADY, "请呼叫工作人员当面核实", "staff" },
+        { KU_R_REFUSED, "请呼叫工作人员，他们会帮您登记", "staff" },
+        { KU_R_CARD_PULLED, "请把卡片重新平放在读卡区", "retry" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ku_app *a = at_status(false);
+        struct ku_job j;
+        struct ku_rect r;
+
+        touch(a, "dispute-1");
+        touch(a, "reason-not_received");
+        touch(a, "submit");
+        j = take(a, KU_JOB_DISPUTE);
+        assert_string_equal(j.reason, "not_received");
+        dispute_reply(a, &j, cases[i].r, "");
+        assert_string_equal(ku_app_screen_label(a), "card-error");
+        assert_true(drawn(a, cases[i].says));
+        assert_true(ku_app_button_rect(a, cases[i].button, &r));
+        assert_true(ku_app_button_rect(a, "home", &r));
+        assert_false(drawn(a, "张秀英"));
+        ku_app_free(a);
+    }
+}
+
+static void test_rating_screen(void **state)
+{
+    ku_app *a = new_app(true);
+    const struct ku_button *b;
+    size_t n, stars = 0;
+
+    (void)state;
+    ku_app_show_sample(a, KU_SCR_RATING, 0);
+    ku_app_render(a, &dl);
+    n = ku_app_buttons(a, &b);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(b[i].id, "rate-", 5) == 0) {
+            stars++;
+            assert_true(b[i].r.h >= ku_mm(102, 27) - 1);
+        }
+    assert_int_equal(stars, 5);
+    assert_true(drawn(a, "★★★★★"));
+    ku_app_free(a);
+}
+
+static void test_offline_status_says_try_later(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_job j;
+
+    (void)state;
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    reply(a, &j, KU_R_NETWORK, 0);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    assert_true(ku_app_offline(a));
+    assert_true(drawn(a, "服务器暂时连不上")); /* the banner */
+    assert_true(drawn(a, "请稍后再试"));
+    assert_true(drawn(a, "呼叫工作人员"));
+    assert_false(ku_app_holds_personal_data(a)); /* nothing of anyone is cached */
+    ku_app_free(a);
+}
+
+/* A voice for the speech thread's tests: records what it said; "block" waits for a cancel. */
+struct rec_voice {
+    pthread_mutex_t mu;
+    char said[8][64];
+    size_t n;
+    bool freed;
+};
+
+static bool rec_speak(void *p, const char *text, enum ku_lang lang, const atomic_bool *cancel)
+{
+    struct rec_voice *v = p;
+
+    (void)lang;
+    if (strcmp(text, "block") == 0) {
+        while (!atomic_load(cancel))
+            hm_sleep_ms(1);
+        return true;
+    }
+    pthread_mutex_lock(&v->mu);
+    if (v->n < 8)
+        snprintf(v->said[v->n++], sizeof(v->said[0]), "%s", text);
+    pthread_mutex_unlock(&v->mu);
+    return true;
+}
+
+static void rec_free(void *p)
+{
+    ((struct rec_voice *)p)->freed = true;
+}
+
+static const struct ku_voice_ops rec_ops = { .name = "rec", .speak = rec_speak, .free = rec_free };
+
+static void test_speech_thread(void **state)
+{
+    struct rec_voice v = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    ku_speech *s = ku_speech_new(&rec_ops, &v, false);
+    uint64_t t0;
+
+    (void)state;
+    assert_non_null(s);
+    ku_speech_say(s, "一", KU_LANG_ZH);
+    ku_speech_say(s, "二", KU_LANG_ZH);
+    ku_speech_say(s, "三", KU_LANG_ZH);
+    assert_true(ku_speech_wait_idle(s, 5000));
+    assert_int_equal(ku_speech_spoken(s), 3);
+    assert_int_equal(v.n, 3);
+    assert_string_equal(v.said[2], "三");
+    ku_speech_free(s);
+    assert_true(v.freed);
+
+    /* Interrupting: a sentence that would go on for ever is cut short by the next, and say()
+     * returns at once while it is being spoken (the frame loop never waits). */
+    memset(&v, 0, sizeof(v));
+    pthread_mutex_init(&v.mu, NULL);
+    s = ku_speech_new(&rec_ops, &v, true);
+    assert_non_null(s);
+    t0 = hm_now_ms();
+    ku_speech_say(s, "block", KU_LANG_ZH);
+    hm_sleep_ms(20);
+    ku_speech_say(s, "新的屏幕", KU_LANG_ZH);
+    assert_true(hm_now_ms() - t0 < 1000);
+    assert_true(ku_speech_wait_idle(s, 5000));
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.said[0], "新的屏幕");
+    ku_speech_say(s, "block", KU_LANG_ZH);
+    ku_speech_free(s); /* cuts the endless sentence short too */
+    assert_true(v.freed);
+    pthread_mutex_destroy(&v.mu);
+}
+
+/* ---- 婚姻登记预约 -------------------------------------------------------------------- */
+
+/* Answers a marriage job like the fake registry; code/msg for a refusal. */
+static void mreply(ku_app *a, const struct ku_job *j, enum ku_result r, const char *code,
+                   const char *party)
+{
+    struct ku_reply *rep = calloc(1, sizeof(*rep));
+    struct ku_event e = { .kind = KU_EV_REPLY, .now_ms = clock_ms, .reply = rep };
+
+    rep->kind = j->kind;
+    rep->seq = j->seq;
+    rep->result = r;
+    rep->offline = r == KU_R_NETWORK;
+    ku_fake_mdata(&rep->m);
+    if (code) {
+        snprintf(rep->code, sizeof(rep->code), "%s", code);
+        snprintf(rep->msg_zh, sizeof(rep->msg_zh), "服务器说：%s", code);
+        snprintf(rep->msg_en, sizeof(rep->msg_en), "The server says: %s", code);
+    }
+    if (party) {
+        snprintf(rep->m.party.session, sizeof(rep->m.party.session), "S-%s", party);
+        snprintf(rep->m.party.name, sizeof(rep->m.party.name), "%s",
+                 strcmp(party, "li") == 0 ? "李娜" : "王建国");
+        snprintf(rep->m.party.id_masked, sizeof(rep->m.party.id_masked), "%s",
+                 strcmp(party, "li") == 0 ? "320***********0046" : "330***********0034");
+    }
+    ku_app_handle(a, &e);
+    free(rep);
+}
+
+static void key(ku_app *a, int k)
+{
+    struct ku_event e = { .kind = KU_EV_KEY, .key = k, .now_ms = clock_ms };
+
+    ku_app_handle(a, &e);
+}
+
+static void type_mrz(ku_app *a, const char *doc, const char *birth, const char *expiry)
+{
+    /* The letters through the keypad, the digits as keys. */
+    for (const char *p = doc; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            char id[8];
+
+            snprintf(id, sizeof(id), "mk-%c", *p);
+            touch(a, id);
+        } else {
+            key(a, *p);
+        }
+    }
+    touch(a, "mk-next");
+    for (const char *p = birth; *p; p++)
+        key(a, *p);
+    key(a, KU_KEY_ENTER);
+    for (const char *p = expiry; *p; p++)
+        key(a, *p);
+    key(a, KU_KEY_ENTER);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+/* From home to the summary with both parties read; returns the app there. */
+static ku_app *at_summary(bool elder)
+{
+    ku_app *a = new_app(elder);
+    struct ku_job j;
+    struct ku_rect r;
+    struct ku_event ins = { .kind = KU_EV_CARD_INSERTED, .now_ms = clock_ms, .card = KU_CARD_ID };
+
+    touch(a, "marriage");
+    assert_string_equal(ku_app_screen_label(a), "m-service");
+    touch(a, "svc-marriage");
+    assert_string_equal(ku_app_screen_label(a), "m-wait");
+    j = take(a, KU_JOB_OFFICES);
+    assert_string_equal(j.service, "marriage");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-office");
+    assert_true(drawn(a, "贺州市八步区婚姻登记处"));
+    touch(a, "office-hz-hall");
+    j = take(a, KU_JOB_AVAIL);
+    assert_string_equal(j.office, "hz-hall");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-date");
+    /* Full, closed and not-yet-open days cannot be chosen; special days are marked. */
+    assert_false(ku_app_button_rect(a, "day-1", &r));  /* full */
+    assert_false(ku_app_button_rect(a, "day-4", &r));  /* a Sunday */
+    assert_false(ku_app_button_rect(a, "day-10", &r)); /* special, not open yet */
+    assert_true(drawn(a, "12月12日 星期六 ★"));
+    assert_true(drawn(a, "已约满"));
+    touch(a, "day-3");
+    assert_string_equal(ku_app_screen_label(a), "m-slot");
+    assert_false(ku_app_button_rect(a, "slot-1", &r)); /* (1 + 3) % 4 == 0 free */
+    touch(a, "slot-2");
+    assert_string_equal(ku_app_screen_label(a), "m-mrz");
+    assert_true(drawn(a, "第1位申请人"));
+
+    /* A wrong number: the chip says no, the numbers are wiped, they are typed again. */
+    type_mrz(a, "HA2468013", "920818", "420817");
+    assert_string_equal(ku_app_screen_label(a), "m-idcard");
+    ins.reader = 0;
+    ku_app_handle(a, &ins);
+    assert_string_equal(ku_app_screen_label(a), "m-idread");
+    j = take(a, KU_JOB_ID);
+    assert_string_equal(j.mrz_doc, "HA2468013");
+    assert_string_equal(j.mrz_birth, "920818");
+    assert_int_equal(j.reader, 0);
+    mreply(a, &j, KU_R_PIN_WRONG, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-mrz");
+    assert_true(drawn(a, "号码和证件对不上"));
+    assert_true(all_zero(a->s.mrz, sizeof(a->s.mrz)));
+    type_mrz(a, "HA2468013", "920817", "420817");
+    touch(a, "read-card"); /* the card is still there */
+    j = take(a, KU_JOB_ID);
+    mreply(a, &j, KU_R_OK, NULL, "li");
+    assert_true(all_zero(a->s.mrz, sizeof(a->s.mrz))); /* wiped after use */
+    assert_string_equal(ku_app_screen_label(a), "m-mrz");
+    assert_true(drawn(a, "第2位申请人"));
+    type_mrz(a, "HA7654321", "900515", "400515");
+    ins.reader = 1;
+    ku_app_handle(a, &ins);
+    j = take(a, KU_JOB_ID);
+    assert_int_equal(j.reader, 1);
+    /* 李娜 takes her card off reader 0 meanwhile: the read on reader 1 goes on. */
+    struct ku_event rem = { .kind = KU_EV_CARD_REMOVED, .now_ms = clock_ms, .reader = 0 };
+    ku_app_handle(a, &rem);
+    assert_string_equal(ku_app_screen_label(a), "m-idread");
+    mreply(a, &j, KU_R_OK, NULL, "wang");
+    assert_string_equal(ku_app_screen_label(a), "m-summary");
+    return a;
+}
+
+static void test_marriage_booking(void **state)
+{
+    ku_app *a = at_summary(false);
+    struct ku_job j;
+
+    (void)state;
+    assert_true(drawn(a, "李娜  320***********0046"));
+    assert_true(drawn(a, "王建国  330***********0034"));
+    assert_true(drawn(a, "12月5日 星期六 09:30"));
+    touch(a, "book");
+    j = take(a, KU_JOB_BOOK);
+    assert_string_equal(j.service, "marriage");
+    assert_string_equal(j.office, "hz-hall");
+    assert_string_equal(j.date, "2026-12-05");
+    assert_string_equal(j.slot, "09:30");
+    assert_string_equal(j.sessions[0], "S-li");
+    assert_string_equal(j.sessions[1], "S-wang");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-ticket");
+    ku_app_render(a, &dl);
+    bool qr = false;
+    for (size_t i = 0; i < dl.n; i++)
+        qr = qr || (dl.cmds[i].kind == KU_CMD_QR && strstr(ku_cmd_text(&dl, &dl.cmds[i]), "eyJ"));
+    assert_true(qr);
+    touch(a, "done");
+    assert_string_equal(ku_app_screen_label(a), "rating");
+    assert_false(ku_app_holds_personal_data(a));
+    assert_false(drawn(a, "李娜"));
+    ku_app_free(a);
+}
+
+static void test_marriage_keypad(void **state)
+{
+    ku_app *a = new_app(true);
+    struct ku_rect r;
+
+    (void)state;
+    touch(a, "mine");
+    assert_string_equal(ku_app_screen_label(a), "m-mrz");
+    assert_false(ku_app_button_rect(a, "mk-next", &r)); /* nothing typed yet */
+    touch(a, "mk-H");
+    key(a, 'x'); /* not a letter of the keypad */
+    key(a, '1');
+    assert_string_equal(a->s.mrz[0], "H1");
+    key(a, KU_KEY_BACKSPACE);
+    assert_string_equal(a->s.mrz[0], "H");
+    for (const char *p = "A24680139999"; *p; p++)
+        key(a, *p);
+    assert_string_equal(a->s.mrz[0], "HA2468013"); /* nine at most */
+    touch(a, "mk-next");
+    assert_int_equal(a->s.mrz_field, 1);
+    /* The birth date takes digits only: the letter keys are off. */
+    assert_false(ku_app_button_rect(a, "mk-A", &r));
+    key(a, 'A');
+    assert_string_equal(a->s.mrz[1], "");
+    for (const char *p = "9208170"; *p; p++)
+        key(a, *p);
+    assert_string_equal(a->s.mrz[1], "920817");
+    touch(a, "mf-0");
+    assert_int_equal(a->s.mrz_field, 0);
+    /* Every key at least 25 mm in 长辈模式, none overlapping. */
+    int min_text = 1 << 20;
+    check_layout(a, 25, &min_text);
+    touch(a, "home");
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_true(all_zero(a->s.mrz, sizeof(a->s.mrz)));
+    ku_app_free(a);
+}
+
+static void test_marriage_refusals(void **state)
+{
+    static const struct {
+        const char *code;
+        const char *next;
+        const char *back; /* the screen 重新选择 leads to, "" none */
+        enum ku_job_kind refetch;
+    } cases[] = {
+        { "slot_full", "请选择其他日期或时段", "m-wait", KU_JOB_AVAIL },
+        { "booking_not_open", "请在开放预约以后再来预约", "m-wait", KU_JOB_AVAIL },
+        { "office_not_competent", "请选择能办理您业务的登记处", "m-office", KU_JOB_COUNT },
+        { "active_booking_exists", "我的预约", "", KU_JOB_COUNT },
+        { "under_age", "请呼叫工作人员", "", KU_JOB_COUNT },
+        { "already_married", "请呼叫工作人员", "", KU_JOB_COUNT },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ku_app *a = at_summary(false);
+        struct ku_job j;
+        struct ku_rect r;
+        char msg[96];
+
+        touch(a, "book");
+        j = take(a, KU_JOB_BOOK);
+        mreply(a, &j, KU_R_REFUSED, cases[i].code, NULL);
+        assert_string_equal(ku_app_screen_label(a), "m-refused");
+        snprintf(msg, sizeof(msg), "服务器说：%s", cases[i].code);
+        assert_true(drawn(a, msg)); /* the server's own message */
+        assert_true(drawn(a, cases[i].next));
+        assert_true(ku_app_button_rect(a, "staff", &r));
+        ku_app_set_lang(a, KU_LANG_EN);
+        snprintf(msg, sizeof(msg), "The server says: %s", cases[i].code);
+        assert_true(drawn(a, msg));
+        ku_app_set_lang(a, KU_LANG_ZH);
+        if (!cases[i].back[0]) {
+            assert_false(ku_app_button_rect(a, "choose-again", &r));
+        } else {
+            touch(a, "choose-again");
+            assert_string_equal(ku_app_screen_label(a), cases[i].back);
+            if (cases[i].refetch != KU_JOB_COUNT) {
+                j = take(a, cases[i].refetch);
+                mreply(a, &j, KU_R_OK, NULL, NULL);
+                touch(a, "day-3");
+                touch(a, "slot-0");
+                /* The parties are not asked for their cards again. */
+                assert_string_equal(ku_app_screen_label(a), "m-summary");
+            }
+        }
+        ku_app_free(a);
+    }
+
+    /* The server cannot be reached: say so, and what to do. */
+    ku_app *a = new_app(false);
+    struct ku_job j;
+
+    touch(a, "marriage");
+    touch(a, "svc-marriage");
+    j = take(a, KU_JOB_OFFICES);
+    mreply(a, &j, KU_R_NETWORK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    assert_true(drawn(a, "暂时连不上服务器"));
+    assert_true(drawn(a, "请稍后再试"));
+    assert_true(ku_app_offline(a));
+    ku_app_free(a);
+}
+
+static void test_marriage_card_pulled_and_idle(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_event ins = { .kind = KU_EV_CARD_INSERTED, .now_ms = clock_ms, .card = KU_CARD_ID };
+    struct ku_job j;
+
+    (void)state;
+    touch(a, "mine");
+    type_mrz(a, "HA2468013", "920817", "420817");
+    ku_app_handle(a, &ins);
+    assert_string_equal(ku_app_screen_label(a), "m-idread");
+    j = take(a, KU_JOB_ID);
+    ev(a, KU_EV_CARD_REMOVED);
+    assert_string_equal(ku_app_screen_label(a), "m-idcard");
+    assert_true(drawn(a, "证件被移开了"));
+    mreply(a, &j, KU_R_OK, NULL, "li"); /* the read that was cut short: ignored */
+    assert_string_equal(ku_app_screen_label(a), "m-idcard");
+    assert_string_equal(a->s.mrz[0], "HA2468013"); /* kept to read again */
+    ku_app_handle(a, &ins);
+    j = take(a, KU_JOB_ID);
+    mreply(a, &j, KU_R_OK, NULL, "li");
+    assert_true(all_zero(a->s.mrz, sizeof(a->s.mrz)));
+    j = take(a, KU_JOB_MINE);
+    assert_string_equal(j.sessions[0], "S-li");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-mine");
+    /* Walking away: more time is offered, then everything is wiped. */
+    tick(a, 61000);
+    assert_string_equal(ku_app_screen_label(a), "idle");
+    tick(a, 31000);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_false(ku_app_holds_personal_data(a));
+    assert_false(drawn(a, "李娜"));
+    ku_app_free(a);
+}
+
+static void test_mine_cancel(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_event ins = { .kind = KU_EV_CARD_INSERTED, .now_ms = clock_ms, .card = KU_CARD_ID };
+    struct ku_job j;
+    struct ku_rect r;
+
+    (void)state;
+    touch(a, "mine");
+    assert_true(drawn(a, "查询预约"));
+    type_mrz(a, "HA2468013", "920817", "420817");
+    ku_app_handle(a, &ins);
+    j = take(a, KU_JOB_ID);
+    mreply(a, &j, KU_R_OK, NULL, "li");
+    j = take(a, KU_JOB_MINE);
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-mine");
+    assert_true(drawn(a, "已预约"));
+    assert_true(drawn(a, "已取消"));
+    assert_false(ku_app_button_rect(a, "cancel-1", &r)); /* cancelled already */
+    touch(a, "cancel-0");
+    assert_string_equal(ku_app_screen_label(a), "m-cancel");
+    touch(a, "keep");
+    assert_string_equal(ku_app_screen_label(a), "m-mine");
+    touch(a, "cancel-0");
+    touch(a, "cancel-yes");
+    j = take(a, KU_JOB_APPT_CANCEL);
+    assert_string_equal(j.ticket, "Qm9va2luZzEyMzQ0");
+    assert_string_equal(j.sessions[0], "S-li");
+    mreply(a, &j, KU_R_REFUSED, "cancel_too_late", NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    assert_true(drawn(a, "服务器说：cancel_too_late"));
+    touch(a, "choose-again");
+    assert_string_equal(ku_app_screen_label(a), "m-mine");
+    touch(a, "cancel-0");
+    touch(a, "cancel-yes");
+    j = take(a, KU_JOB_APPT_CANCEL);
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-cancelled");
+    touch(a, "done");
+    assert_string_equal(ku_app_screen_label(a), "rating");
+    assert_false(ku_app_holds_personal_data(a));
+    ku_app_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +1212,20 @@ int main(void)
         cmocka_unit_test(test_contrast),
         cmocka_unit_test(test_hit_test),
         cmocka_unit_test(test_script_parse),
+        cmocka_unit_test(test_money_words),
+        cmocka_unit_test(test_voice_status_amounts),
+        cmocka_unit_test(test_repeat_on_every_screen),
+        cmocka_unit_test(test_tap_only_turns_elder_on),
+        cmocka_unit_test(test_dispute_flow),
+        cmocka_unit_test(test_dispute_errors_say_what_next),
+        cmocka_unit_test(test_rating_screen),
+        cmocka_unit_test(test_offline_status_says_try_later),
+        cmocka_unit_test(test_speech_thread),
+        cmocka_unit_test(test_marriage_booking),
+        cmocka_unit_test(test_marriage_keypad),
+        cmocka_unit_test(test_marriage_refusals),
+        cmocka_unit_test(test_marriage_card_pulled_and_idle),
+        cmocka_unit_test(test_mine_cancel),
     };
 
     return cmocka_run_group_tests(tests, load_cats, free_cats);
