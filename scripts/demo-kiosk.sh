@@ -53,7 +53,9 @@ else
     shots=${HUIMIN_DEMO_SHOTS:-$PWD/demo-shots}
     rm -rf "$shots"
     mkdir -p "$shots"
+    # The card off the reader, and pcscd told so, before the kiosk starts: the script puts it down.
     "$B/fixtures/huimin-vcard" --send "$HUIMIN_RIG_DIR/card0.sock" remove >/dev/null
+    sleep 1
     cat >"$work/demo.script" <<'S'
 wait screen home 20s
 shot home
@@ -76,7 +78,7 @@ shot after-card-removed
 S
     echo "No display: the kiosk runs headless through a script; screenshots go to $shots"
     if "$KIOSK" --headless --config "$K/client.conf" --script "$work/demo.script" \
-        --shots "$shots" --max-seconds 120 2>"$work/kiosk.log"; then
+        --shots "$shots" --max-seconds 120 2>"${HUIMIN_DEMO_KIOSK_LOG:-$work/kiosk.log}"; then
         ls "$shots" | sed 's/^/  /'
         if command -v zbarimg >/dev/null; then
             say "The receipt's QR code, read from the screenshot and checked (zbarimg, huimin-verify)"

@@ -291,30 +291,39 @@ static void run_tap(struct kcb *b, struct ku_job *job, struct ku_reply *out)
     if (job->reader >= 0 && job->reader < READERS)
         hm_strlcpy(name, b->names[job->reader], sizeof(name));
     pthread_mutex_unlock(&b->mu);
-    crc = name[0] ? cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &b->card) : CL_E_NO_CARD;
+    /*
+     * A card only just put down may not answer yet, or be reset once while the
+     * reader powers it: such a first failure is tried again twice, a moment
+     * apart, before the resident is told the card moved (a card really taken
+     * away fails the same way each time).
+     */
+    bool connected = false;
+    for (int attempt = 0;; attempt++) {
+        crc = name[0] ? cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &b->card) : CL_E_NO_CARD;
+        connected = crc == CL_OK;
+        if (connected)
+            crc = cl_card_identify(b->card, &id);
+        bool transient = crc == CL_E_TRANSPORT || crc == CL_E_CARD_REMOVED ||
+                         crc == CL_E_CARD_RESET || (crc == CL_E_NO_CARD && name[0]);
+        if (crc == CL_OK || !transient || attempt == 2)
+            break;
+        if (connected)
+            cl_card_disconnect(b->card, false);
+        b->card = NULL;
+        hm_log_debug("kiosk: reader %d: %s, trying again", job->reader, cl_rc_name(crc));
+        hm_sleep_ms(300);
+    }
     if (crc == CL_E_NO_SERVICE || crc == CL_E_SERVICE_STOPPED) {
         cl_ctx_free(b->ctx);
         b->ctx = NULL;
     }
-    if (crc != CL_OK) {
+    if (!connected) {
         b->card = NULL;
         out->result = from_cl(crc);
         hm_strlcpy(out->code, cl_rc_name(crc), sizeof(out->code));
         hm_log_info("kiosk: cannot connect to the card on reader %d: %s", job->reader,
                     cl_rc_name(crc));
         return;
-    }
-    crc = cl_card_identify(b->card, &id);
-    if (crc == CL_E_TRANSPORT) {
-        /* A card only just put down may not answer yet: once more, after a moment. */
-        cl_card_disconnect(b->card, false);
-        b->card = NULL;
-        hm_sleep_ms(500);
-        crc = cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &b->card);
-        if (crc == CL_OK)
-            crc = cl_card_identify(b->card, &id);
-        else
-            b->card = NULL;
     }
     if (crc != CL_OK) {
         out->result = from_cl(crc);
