@@ -679,25 +679,11 @@ bool hs_api_json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_
     return hs_b64url_decode(json_string_value(v), json_string_length(v), out, cap, len) == HS_OK;
 }
 
-/* The serial number of a DER certificate in decimal, as the card registry keys it. */
 hs_rc hs_api_read(struct hs_api *api, const char *sql, const struct hs_val *params, int nparams,
                   struct hs_rows **rows)
 {
     struct hs_conn *c = hs_store_reader(api->d.store);
     return c ? hs_exec(c, sql, params, nparams, rows) : HS_E_DB;
-}
-
-hs_rc hs_api_cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap)
-{
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
-    char *dec = bn ? BN_bn2dec(bn) : NULL;
-    hs_rc rc = dec && hm_strlcpy(out, dec, cap) < cap ? HS_OK : HS_E_MALFORMED;
-    OPENSSL_free(dec);
-    BN_free(bn);
-    X509_free(x);
-    return rc;
 }
 
 struct session_write {

@@ -211,8 +211,6 @@ const char *hs_api_json_str(json_t *o, const char *key, size_t max);
  * malformed. A missing optional member gives *len 0. */
 bool hs_api_json_b64(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len,
                      bool optional);
-/* The serial number of a DER certificate in decimal, as the card registry keys it. */
-hs_rc hs_api_cert_serial_dec(const uint8_t *der, size_t len, char *out, size_t cap);
 
 /* ---- benefits (benefits.c) ----------------------------------------------- */
 

@@ -103,6 +103,31 @@ struct session_info {
     int64_t expires_at;
 };
 
+/*
+ * Whether a card_sessions row (kiosk_id, cert_serial, welfare_no, expires_at
+ * as its first columns; none when r is empty) is a current session of this
+ * kiosk: ERR_COUNT when it is, else the error to answer.
+ */
+static enum api_err session_row_check(struct hs_api *api, const struct hs_rows *r,
+                                      const struct hs_api_kiosk *k)
+{
+    if (hs_rows_count(r) == 0)
+        return ERR_SESSION_UNKNOWN;
+    if (strcmp(hs_rows_text(r, 0, 0), k->id) != 0)
+        return ERR_SESSION_KIOSK;
+    if (hs_rows_int(r, 0, 3) <= hs_api_now(api))
+        return ERR_SESSION_EXPIRED;
+    return ERR_COUNT;
+}
+
+static void session_row_copy(const struct hs_rows *r, const char *id, struct session_info *out)
+{
+    hm_strlcpy(out->id, id, sizeof(out->id));
+    hm_strlcpy(out->cert_serial, hs_rows_text(r, 0, 1), sizeof(out->cert_serial));
+    hm_strlcpy(out->welfare_no, hs_rows_text(r, 0, 2), sizeof(out->welfare_no));
+    out->expires_at = hs_rows_int(r, 0, 3);
+}
+
 /* Finds a current card session of this kiosk, or replies with the error (false). */
 static bool session_get(struct hs_api *api, struct hs_http_response *res,
                         const struct hs_api_kiosk *k, const char *id, struct session_info *out)
@@ -116,19 +141,9 @@ static bool session_get(struct hs_api *api, struct hs_http_response *res,
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return false;
     }
-    enum api_err e = ERR_COUNT;
-    if (hs_rows_count(r) == 0)
-        e = ERR_SESSION_UNKNOWN;
-    else if (strcmp(hs_rows_text(r, 0, 0), k->id) != 0)
-        e = ERR_SESSION_KIOSK;
-    else if (hs_rows_int(r, 0, 3) <= hs_api_now(api))
-        e = ERR_SESSION_EXPIRED;
-    if (e == ERR_COUNT) {
-        hm_strlcpy(out->id, id, sizeof(out->id));
-        hm_strlcpy(out->cert_serial, hs_rows_text(r, 0, 1), sizeof(out->cert_serial));
-        hm_strlcpy(out->welfare_no, hs_rows_text(r, 0, 2), sizeof(out->welfare_no));
-        out->expires_at = hs_rows_int(r, 0, 3);
-    }
+    enum api_err e = session_row_check(api, r, k);
+    if (e == ERR_COUNT)
+        session_row_copy(r, id, out);
     hs_rows_free(r);
     if (e != ERR_COUNT) {
         hs_api_reply_error(api, res, e, NULL);
@@ -390,20 +405,11 @@ static bool status_who(struct hs_api *api, struct hs_http_response *res,
         hs_api_reply_error(api, res, ERR_STORAGE, NULL);
         return false;
     }
-    enum api_err e = ERR_COUNT;
-    if (hs_rows_count(r) == 0)
-        e = ERR_SESSION_UNKNOWN;
-    else if (strcmp(hs_rows_text(r, 0, 0), k->id) != 0)
-        e = ERR_SESSION_KIOSK;
-    else if (hs_rows_int(r, 0, 3) <= hs_api_now(api))
-        e = ERR_SESSION_EXPIRED;
-    else if (hs_rows_is_null(r, 0, 4))
+    enum api_err e = session_row_check(api, r, k);
+    if (e == ERR_COUNT && hs_rows_is_null(r, 0, 4))
         e = ERR_RESIDENT_UNKNOWN;
     if (e == ERR_COUNT) {
-        hm_strlcpy(s->id, sid, sizeof(s->id));
-        hm_strlcpy(s->cert_serial, hs_rows_text(r, 0, 1), sizeof(s->cert_serial));
-        hm_strlcpy(s->welfare_no, hs_rows_text(r, 0, 2), sizeof(s->welfare_no));
-        s->expires_at = hs_rows_int(r, 0, 3);
+        session_row_copy(r, sid, s);
         hm_strlcpy(who->id, hs_rows_text(r, 0, 4), sizeof(who->id));
         hm_strlcpy(who->name, hs_rows_text(r, 0, 5), sizeof(who->name));
         hm_strlcpy(who->welfare_no, s->welfare_no, sizeof(who->welfare_no));

@@ -77,15 +77,6 @@ static size_t slot_of(const uint8_t h[32])
     return v % HS_CERTCACHE_SLOTS;
 }
 
-uint64_t hs_certcache_generation(struct hs_certcache *cc)
-{
-    pthread_mutex_lock(&cc->lock);
-    refresh(cc);
-    uint64_t g = cc->generation;
-    pthread_mutex_unlock(&cc->lock);
-    return g;
-}
-
 hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
                          const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
                          struct hs_certinfo *info)

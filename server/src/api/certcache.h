@@ -54,8 +54,6 @@ struct hs_certcache {
 /* Sets up an empty cache for these trust files (which must outlive it). */
 void hs_certcache_init(struct hs_certcache *cc, const char *ca_file, const char *crl_file);
 void hs_certcache_cleanup(struct hs_certcache *cc);
-/* The trust files' generation: take it before verifying, give it to put(). */
-uint64_t hs_certcache_generation(struct hs_certcache *cc);
 /*
  * When der was verified within the TTL, is still within its validity at now
  * and the trust files have not changed since: fills info, checks that sig
