@@ -163,7 +163,9 @@ echo "$out" | grep -q "hz-hall  贺州市八步区婚姻登记处" || fail "offi
 echo "$out" | grep -q "结婚登记 marriage registration" || fail "offices: no service names: $out"
 echo "offices: $(echo "$out" | grep -c '^  [a-z]')"
 
-from=$(TZ=UTC-8 date -d '+1 day' +%F)
+# From the day after tomorrow: a place tomorrow may start within cancel_until_hours (24 h) of
+# now, and the test cancels what it books.
+from=$(TZ=UTC-8 date -d '+2 days' +%F)
 # slot_free OUT DATE SLOT: the free places of the slot in availability output.
 slot_free() {
     echo "$1" | awk -v d="$2" -v s="$3" '$1 == d { on = 1; next } /^  [0-9]/ { on = 0 }
