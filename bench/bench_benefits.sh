@@ -17,8 +17,14 @@
 #
 #   bench/bench_benefits.sh [BUILD_DIR]      (default build/release; a release build)
 #
+# Each line also gives the server's CPU time per answer (user + system, from /proc), which
+# varies much less than the rate when other work shares the machine, and the run ends with
+# the certificate cache's hits and misses.
+#
 # Environment: BENCH_THREADS (bench_https threads, default 1), BENCH_DURATION (s, status),
-# BENCH_BACKENDS ("sqlite postgres"). Exit: 0 every target met, 1 missed, 2 set-up failed.
+# BENCH_BACKENDS ("sqlite postgres"), BENCH_PERF=PREFIX (perf record of the confirmation run:
+# PREFIX.BACKEND.data and a report in PREFIX.BACKEND.txt, made with BENCH_PERF_ARGS, default
+# "--children --sort sym"). Exit: 0 every target met, 1 missed, 2 set-up failed.
 set -u
 export LC_ALL=C # sort and join agree on the order
 
@@ -87,6 +93,10 @@ run_backend() {
         exit 2
     }
     note() { echo "$BACKEND: $*  ($(date +%T))" >&2; }
+    # The server's CPU time so far (user + system, clock ticks): per answer it says what a
+    # request costs, which varies far less than the rate when other work shares the machine.
+    cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
+    TCK=$(getconf CLK_TCK)
 
     D="$work/deploy"
     set -- init --dir "$D" --name "惠民 bench"
@@ -214,16 +224,20 @@ run_backend() {
         elif [ -n "$reconnects" ] && [ "$reconnects" != 0 ]; then
             verdict="NOT MET" why=" (keep-alive broke: $reconnects reconnects)"
         fi
-        printf '%-8s %-22s %3s conns: %8.0f/s (target >= %s) n %s  p50 %s p95 %s p99 %s max %s ms  %s%s\n' \
+        cpu=$(awk -v t="$((CPU1 - CPU0))" -v n="$(get ok)" -v hz="$TCK" \
+            'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "?" }')
+        printf '%-8s %-22s %3s conns: %8.0f/s (target >= %s) n %s  p50 %s p95 %s p99 %s max %s ms  server CPU %s us/answer  %s%s\n' \
             "$BACKEND" "$1" "$3" "$rps" "$2" "$(get ok)" "$(get p50)" "$(get p95)" "$(get p99)" \
-            "$(get max)" "$verdict" "$why"
+            "$(get max)" "$cpu" "$verdict" "$why"
         [ "$verdict" = MET ] || status=1
     }
     note "status run"
+    CPU0=$(cpu_ticks)
     # shellcheck disable=SC2086
     json=$(timeout $((DURATION + 30)) "$BENCH" --url "$URL/v1/status" $TLS --method POST \
         --bodies-file "$work/status.bodies" --cycle --content-type application/json --expect-status 200 \
         --connections 64 --threads "$THREADS" --duration "$DURATION" --json 2>/dev/null)
+    CPU1=$(cpu_ticks)
     report "signed status answers" 12000 64 "$json"
     PERF_PID=
     if [ -n "${BENCH_PERF:-}" ]; then
@@ -231,15 +245,23 @@ run_backend() {
         PERF_PID=$!
     fi
     note "confirmation run ($npay bodies)"
+    CPU0=$(cpu_ticks)
     # shellcheck disable=SC2086
     json=$(timeout 150 "$BENCH" --url "$URL/v1/confirmations" $TLS --method POST \
         --bodies-file "$work/cf-bodies" --expect-status 201 --connections 128 \
         --threads "$THREADS" --duration 120 --json 2>/dev/null)
+    CPU1=$(cpu_ticks)
     mode=live
     [ "$JOURNAL" != 1 ] || mode=journal
     report "confirmations ($mode)" 8000 128 "$json"
     [ -z "$PERF_PID" ] || wait "$PERF_PID"
-    [ -z "${BENCH_PERF:-}" ] || perf report -i "$work/perf.data" --children --sort sym --stdio -g none \
+    # How often a card certificate was found verified (the rest were verified in full).
+    OPS=$(sed -n 2p "$work/ports")
+    [ -z "$OPS" ] || curl -s "http://127.0.0.1:$OPS/metrics" |
+        awk -v b="$BACKEND" '/^huimin_certcache_(hits|misses)_total/ { sub("huimin_certcache_", ""); sub("_total", ""); m = m " " $1 " " $2 }
+            END { if (m != "") print b ": certificate cache since start:" m }'
+    [ -z "${BENCH_PERF:-}" ] || cp "$work/perf.data" "${BENCH_PERF}.$BACKEND.data"
+    [ -z "${BENCH_PERF:-}" ] || perf report -i "$work/perf.data" ${BENCH_PERF_ARGS:---children --sort sym} --stdio -g none \
         --percent-limit 1 2>/dev/null | grep -v "^$" | head -150 >"${BENCH_PERF}.$BACKEND.txt"
     ok=$(printf '%s' "$json" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
     after=$(sql "SELECT COUNT(*) FROM confirmations")

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -450,6 +451,105 @@ static void test_chuid_and_usage(void **state)
     }
 }
 
+/* Writes a CRL by ca listing serials, valid for days, into a file of the world's folder. */
+static void write_crl(const char *name, const struct pki_ca *ca, uint64_t serial, int days,
+                      bool tamper, char *path, size_t cap)
+{
+    X509_CRL *crl = pki_crl(ca, &serial, 1, days);
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    int n;
+    FILE *f;
+
+    assert_non_null(crl);
+    if (tamper) {
+        /* The last byte of the signature changed after signing: it parses, it does not verify. */
+        n = i2d_X509_CRL(crl, &der);
+        assert_true(n > 0);
+        der[n - 1] ^= 0x01;
+        X509_CRL_free(crl);
+        p = der;
+        crl = d2i_X509_CRL(NULL, &p, n);
+        OPENSSL_free(der);
+        assert_non_null(crl);
+    }
+    snprintf(path, cap, "%s/%s", W.dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_X509_CRL(f, crl), 1);
+    assert_int_equal(fclose(f), 0);
+    X509_CRL_free(crl);
+}
+
+/* The verdict of ev against the world's CA with the CRL file crl, at when (0: now). */
+static void verify_crl(const struct cl_piv_evidence *ev, const char *crl, int64_t when,
+                       struct cl_verdict *v)
+{
+    cl_piv_verifier *vf = NULL;
+
+    assert_int_equal(cl_piv_verifier_new(W.ca_file, crl, &vf), CL_OK);
+    assert_int_equal(cl_piv_verify_with(vf, when, ev, NULL, 0, v, NULL), CL_OK);
+    cl_piv_verifier_free(vf);
+}
+
+/* A CRL that cannot be trusted never says "not revoked": the status is unknown, a failure. */
+static void test_crl_that_cannot_be_trusted(void **state)
+{
+    static struct cl_piv_evidence ev, revoked;
+    struct cl_verdict v;
+    char path[160];
+    const struct cl_check *c;
+
+    (void)state;
+    make_evidence(&ev, &W.ca, W.card_key, W.card_key, 1101, -1, 3000, KU_DIGITAL_SIGNATURE);
+    make_evidence(&revoked, &W.ca, W.card_key, W.card_key, 4242, -1, 3000, KU_DIGITAL_SIGNATURE);
+    /* A good CRL: the listed card is revoked, the other one is not. */
+    write_crl("good.pem", &W.ca, 4242, 30, false, path, sizeof(path));
+    verify_crl(&ev, path, 0, &v);
+    assert_int_equal(state_of(&v, "revocation"), CL_CHECK_PASSED);
+    assert_true(cl_piv_genuine(&v));
+    verify_crl(&revoked, path, 0, &v);
+    assert_int_equal(state_of(&v, "revocation"), CL_CHECK_FAILED);
+    assert_non_null(strstr(cl_verdict_get(&v, "revocation")->reason, "revoked"));
+    /* The same CRL after its next update was due: unknown, for both. */
+    verify_crl(&ev, path, (int64_t)time(NULL) + 40 * 86400, &v);
+    c = cl_verdict_get(&v, "revocation");
+    assert_int_equal(c->state, CL_CHECK_FAILED);
+    assert_non_null(strstr(c->reason, "unknown"));
+    assert_int_equal(state_of(&v, "chain"), CL_CHECK_PASSED);
+    /* ...and before it was issued. */
+    verify_crl(&ev, path, (int64_t)time(NULL) - 86400, &v);
+    assert_int_equal(state_of(&v, "revocation"), CL_CHECK_FAILED);
+    /* Signed by another CA (in its name, too). */
+    write_crl("other.pem", &W.other, 4242, 30, false, path, sizeof(path));
+    verify_crl(&ev, path, 0, &v);
+    c = cl_verdict_get(&v, "revocation");
+    assert_int_equal(c->state, CL_CHECK_FAILED);
+    assert_non_null(strstr(c->reason, "unknown"));
+    assert_false(cl_piv_genuine(&v));
+    verify_crl(&revoked, path, 0, &v);
+    assert_int_equal(state_of(&v, "revocation"), CL_CHECK_FAILED);
+    /* The issuer's CRL with its signature damaged. */
+    write_crl("tampered.pem", &W.ca, 4242, 30, true, path, sizeof(path));
+    verify_crl(&ev, path, 0, &v);
+    c = cl_verdict_get(&v, "revocation");
+    assert_int_equal(c->state, CL_CHECK_FAILED);
+    assert_non_null(strstr(c->reason, "unknown"));
+    assert_false(cl_piv_genuine(&v));
+    /* A forged card is "not issued by the CA" whatever the CRL says. */
+    make_evidence(&ev, &W.other, W.card_key, W.card_key, 4242, -1, 3000, KU_DIGITAL_SIGNATURE);
+    write_crl("good.pem", &W.ca, 4242, 30, false, path, sizeof(path));
+    verify_crl(&ev, path, 0, &v);
+    assert_int_equal(state_of(&v, "chain"), CL_CHECK_FAILED);
+    assert_int_equal(state_of(&v, "revocation"), CL_CHECK_NOT_CHECKED);
+    assert_string_equal(cl_verdict_first_failure(&v)->name, "chain");
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/other.pem", W.dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/tampered.pem", W.dir);
+    unlink(path);
+}
+
 static void test_sign_input(void **state)
 {
     static struct cl_piv_evidence ev;
@@ -507,7 +607,7 @@ int main(void)
         cmocka_unit_test(test_genuine),    cmocka_unit_test(test_expired),
         cmocka_unit_test(test_revoked),    cmocka_unit_test(test_forged),
         cmocka_unit_test(test_clone),      cmocka_unit_test(test_chuid_and_usage),
-        cmocka_unit_test(test_sign_input),
+        cmocka_unit_test(test_sign_input), cmocka_unit_test(test_crl_that_cannot_be_trusted),
     };
     int failed = cmocka_run_group_tests(parsers, NULL, NULL);
 

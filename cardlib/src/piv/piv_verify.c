@@ -128,7 +128,63 @@ struct cl_piv_verifier {
     X509_STORE *store;    /* the CA file's certificates; never changed after loading */
     STACK_OF(X509) * cas; /* the same certificates, for the CHUID's own store */
     X509_CRL *crl;        /* or NULL: revocation not checked */
+    /*
+     * Why the CRL cannot be trusted ("" when it can): its signature is checked
+     * once, here, against the CA that issued it, instead of in every chain
+     * verification (OpenSSL checks a CRL's signature each time it is used).
+     */
+    char crl_problem[96];
 };
+
+/* Checks the CRL once: issued and signed by a CA of the file, with no extension we ignore. */
+static void check_crl(cl_piv_verifier *vf)
+{
+    const X509_NAME *issuer = X509_CRL_get_issuer(vf->crl);
+    X509 *ca = NULL;
+
+    for (int i = 0; i < sk_X509_num(vf->cas); i++)
+        if (X509_NAME_cmp(X509_get_subject_name(sk_X509_value(vf->cas, i)), issuer) == 0) {
+            ca = sk_X509_value(vf->cas, i);
+            break;
+        }
+    if (!ca)
+        snprintf(vf->crl_problem, sizeof(vf->crl_problem), "the CRL is not from the issuer CA");
+    else if (X509_CRL_verify(vf->crl, X509_get0_pubkey(ca)) != 1)
+        snprintf(vf->crl_problem, sizeof(vf->crl_problem), "the CRL's signature does not verify");
+    else if (X509_CRL_get_ext_by_critical(vf->crl, 1, -1) >= 0)
+        /* Delta CRLs, distribution points: not what the issuer writes, so never half-read. */
+        snprintf(vf->crl_problem, sizeof(vf->crl_problem),
+                 "the CRL has a critical extension this verifier does not handle");
+    ERR_clear_error();
+}
+
+/* A chain-verified certificate's revocation by the CRL checked at load, at now. */
+static void check_revocation(struct cl_verdict *v, const cl_piv_verifier *vf, X509 *x, time_t now)
+{
+    X509_REVOKED *entry = NULL;
+    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(vf->crl);
+    time_t t = now;
+
+    if (vf->crl_problem[0])
+        cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "revocation status unknown (%s)",
+                       vf->crl_problem);
+    else if (X509_NAME_cmp(X509_get_issuer_name(x), X509_CRL_get_issuer(vf->crl)) != 0)
+        cl_verdict_set(v, "revocation", CL_CHECK_FAILED,
+                       "revocation status unknown (the CRL is not from the card's issuer)");
+    else if (X509_cmp_time(X509_CRL_get0_lastUpdate(vf->crl), &t) > 0)
+        cl_verdict_set(v, "revocation", CL_CHECK_FAILED,
+                       "revocation status unknown (the CRL is not yet valid)");
+    else if (!next || X509_cmp_time(next, &t) < 0)
+        cl_verdict_set(v, "revocation", CL_CHECK_FAILED,
+                       "revocation status unknown (the CRL has expired: a new one is due)");
+    else if (X509_CRL_get0_by_cert(vf->crl, &entry, x) == 1)
+        cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "the card has been revoked");
+    else if (entry) /* listed as removeFromCRL: only a delta CRL says that */
+        cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "revocation status unknown");
+    else
+        cl_verdict_set(v, "revocation", CL_CHECK_PASSED, NULL);
+    ERR_clear_error();
+}
 
 cl_rc cl_piv_verifier_new(const char *ca_file, const char *crl_file, cl_piv_verifier **out)
 {
@@ -162,6 +218,7 @@ cl_rc cl_piv_verifier_new(const char *ca_file, const char *crl_file, cl_piv_veri
             ERR_clear_error();
             return CL_E_IO;
         }
+        check_crl(vf);
     }
     *out = vf;
     return CL_OK;
@@ -192,33 +249,24 @@ void cl_piv_cert_info_clear(struct cl_piv_cert_info *info)
     memset(info, 0, sizeof(*info));
 }
 
-/* Verifies x against store; flags are added to the context's. Returns the X509_V_ code. */
-static int chain_verify(X509_STORE *store, X509 *x, STACK_OF(X509) * untrusted, X509_CRL *crl,
-                        unsigned long flags, time_t now)
+/*
+ * Verifies x's chain to the store, without time (an expired card reads as
+ * "validity", not "chain"). Returns the X509_V_ code.
+ */
+static int chain_verify(X509_STORE *store, X509 *x)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509_CRL) *crls = NULL;
     int ok, err = X509_V_ERR_UNSPECIFIED;
 
-    if (!ctx || X509_STORE_CTX_init(ctx, store, x, untrusted) != 1) {
+    if (!ctx || X509_STORE_CTX_init(ctx, store, x, NULL) != 1) {
         X509_STORE_CTX_free(ctx);
         return err;
     }
-    if (crl) {
-        crls = sk_X509_CRL_new_null();
-        if (crls)
-            sk_X509_CRL_push(crls, crl);
-        X509_STORE_CTX_set0_crls(ctx, crls);
-    }
-    /* Setting a time turns time checks back on: only when they are wanted. */
-    if (!(flags & X509_V_FLAG_NO_CHECK_TIME))
-        X509_STORE_CTX_set_time(ctx, 0, now);
-    X509_STORE_CTX_set_flags(ctx, flags);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
     ok = X509_verify_cert(ctx);
     err = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
     X509_STORE_CTX_free(ctx);
-    sk_X509_CRL_free(crls);
     ERR_clear_error();
     return err;
 }
@@ -380,8 +428,7 @@ cl_rc cl_piv_verify_with(const cl_piv_verifier *vf, int64_t when, const struct c
         return CL_OK;
     }
 
-    /* Chain without time, so an expired card reads as "validity", not "chain". */
-    err = chain_verify(vf->store, x, NULL, NULL, X509_V_FLAG_NO_CHECK_TIME, now);
+    err = chain_verify(vf->store, x);
     if (err == X509_V_OK)
         cl_verdict_set(v, "chain", CL_CHECK_PASSED, NULL);
     else
@@ -394,16 +441,7 @@ cl_rc cl_piv_verify_with(const cl_piv_verifier *vf, int64_t when, const struct c
     } else if (err != X509_V_OK) {
         cl_verdict_set(v, "revocation", CL_CHECK_NOT_CHECKED, "the chain did not verify");
     } else {
-        int rerr = chain_verify(vf->store, x, NULL, vf->crl, X509_V_FLAG_CRL_CHECK, now);
-
-        if (rerr == X509_V_OK || rerr == X509_V_ERR_CERT_HAS_EXPIRED ||
-            rerr == X509_V_ERR_CERT_NOT_YET_VALID)
-            cl_verdict_set(v, "revocation", CL_CHECK_PASSED, NULL);
-        else if (rerr == X509_V_ERR_CERT_REVOKED)
-            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "the card has been revoked");
-        else
-            cl_verdict_set(v, "revocation", CL_CHECK_FAILED, "revocation status unknown (%s)",
-                           X509_verify_cert_error_string(rerr));
+        check_revocation(v, vf, x, now);
     }
     check_chuid(v, ev, vf, now);
     if (!msg)

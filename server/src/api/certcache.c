@@ -70,11 +70,39 @@ static bool digest(const uint8_t *der, size_t len, uint8_t out[32])
     return EVP_Digest(der, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
 }
 
-static size_t slot_of(const uint8_t h[32])
+/* The first slot of the certificate's set. */
+static size_t set_of(const uint8_t h[32])
 {
     size_t v = 0;
     memcpy(&v, h, sizeof(v));
-    return v % HS_CERTCACHE_SLOTS;
+    return (v % (HS_CERTCACHE_SLOTS / HS_CERTCACHE_WAYS)) * HS_CERTCACHE_WAYS;
+}
+
+/* With the lock held: the slot holding h, or NULL. */
+static struct hs_certcache_slot *lookup(struct hs_certcache *cc, const uint8_t h[32])
+{
+    struct hs_certcache_slot *set = &cc->slots[set_of(h)];
+    for (int w = 0; w < HS_CERTCACHE_WAYS; w++)
+        if (set[w].until && memcmp(set[w].hash, h, 32) == 0)
+            return &set[w];
+    return NULL;
+}
+
+/* With the lock held: where h goes: its own slot, an empty or dead one, else the least recent. */
+static struct hs_certcache_slot *victim(struct hs_certcache *cc, const uint8_t h[32], int64_t now)
+{
+    struct hs_certcache_slot *set = &cc->slots[set_of(h)], *v = lookup(cc, h);
+    if (v)
+        return v;
+    v = &set[0];
+    for (int w = 0; w < HS_CERTCACHE_WAYS; w++) {
+        struct hs_certcache_slot *s = &set[w];
+        if (s->until <= now || s->generation != cc->generation)
+            return s;
+        if (s->used < v->used)
+            v = s;
+    }
+    return v;
 }
 
 hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len, int64_t now,
@@ -87,11 +115,12 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
         return HS_E_NOT_FOUND;
     pthread_mutex_lock(&cc->lock);
     refresh(cc);
-    const struct hs_certcache_slot *s = &cc->slots[slot_of(h)];
-    if (s->until > now && s->generation == cc->generation && s->key &&
-        memcmp(s->hash, h, 32) == 0 && EVP_PKEY_up_ref(s->key) == 1) {
+    struct hs_certcache_slot *s = lookup(cc, h);
+    if (s && s->until > now && s->generation == cc->generation && s->key &&
+        EVP_PKEY_up_ref(s->key) == 1) {
         key = s->key;
         *info = s->info;
+        s->used = ++cc->clock;
         cc->hits++;
     } else {
         cc->misses++;
@@ -126,11 +155,12 @@ void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
         EVP_PKEY_free(key);
         return;
     }
-    struct hs_certcache_slot *s = &cc->slots[slot_of(h)];
+    struct hs_certcache_slot *s = victim(cc, h, now);
     EVP_PKEY *old = s->key;
     memcpy(s->hash, h, 32);
     s->until = until;
     s->generation = cc->generation;
+    s->used = ++cc->clock;
     s->info = *info;
     s->key = key;
     pthread_mutex_unlock(&cc->lock);

@@ -19,7 +19,15 @@
 
 #include "hs/error.h"
 
-#define HS_CERTCACHE_SLOTS 4096
+/*
+ * 16384 certificates in sets of 4, the least recently used of a set giving way:
+ * a deployment's cards each have two certificates (9E for sessions, 9C for
+ * confirmations), and with one slot per hash two live certificates that share
+ * a slot would push each other out on every use (5,000 live certificates in
+ * 4,096 single slots: 2,136 of them were not found again).
+ */
+#define HS_CERTCACHE_SLOTS 16384
+#define HS_CERTCACHE_WAYS  4
 #define HS_CERTCACHE_TTL   300
 
 /* What a request needs of a card certificate, read from it once. */
@@ -34,6 +42,7 @@ struct hs_certcache_slot {
     uint8_t hash[32];
     int64_t until; /* 0: empty */
     uint64_t generation;
+    uint64_t used; /* the cache's clock at the last put or hit (the set's LRU order) */
     struct hs_certinfo info;
     struct evp_pkey_st *key; /* the certificate's public key (a reference) */
 };
@@ -45,6 +54,7 @@ struct hs_certcache {
     uint64_t checked_ms;            /* when the files were last looked at */
     uint64_t stamp[2][3];           /* mtime ns, size, inode of each file */
     uint64_t hits, misses;
+    uint64_t clock;             /* counts puts and hits */
     void *sha256;               /* the SHA-256 implementation, fetched once (EVP_MD) */
     struct cl_piv_verifier *vf; /* the trust files loaded, or NULL; of vf_gen */
     uint64_t vf_gen;
