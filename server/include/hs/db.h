@@ -144,6 +144,25 @@ hs_rc hs_exec(struct hs_conn *c, const char *sql, const struct hs_val *params, i
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t hs_changes(struct hs_conn *c);
 
+/*
+ * The audit chain's head as the committer's open transaction has moved it
+ * (audit.c). The appends of a batch keep it here instead of reading and
+ * writing the head row for each record (two statements, on PostgreSQL two
+ * round trips, each); the store calls flush() once before COMMIT when it is
+ * dirty, puts back what a job had found when that job's savepoint is rolled
+ * back, and forgets it when the transaction ends. valid also means that the
+ * transaction holds the head row's lock (the statement that read it took it).
+ */
+struct hs_audit_tail {
+    bool valid;
+    bool dirty; /* moved since it was read: flush() writes it */
+    int64_t seq;
+    uint8_t hash[32];
+    hs_rc (*flush)(struct hs_conn *c, const struct hs_audit_tail *t);
+};
+/* The committer's tail inside a write function; NULL anywhere else (then read the row). */
+struct hs_audit_tail *hs_conn_audit_tail(struct hs_conn *c);
+
 /* Result access. Row and column are 0-based; out of range reads as NULL. */
 int hs_rows_count(const struct hs_rows *r);
 int hs_rows_columns(const struct hs_rows *r);

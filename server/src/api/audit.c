@@ -62,11 +62,61 @@ out:
     return rc;
 }
 
+/* Writes the head a batch moved (the store calls it before COMMIT). */
+static hs_rc tail_flush(struct hs_conn *c, const struct hs_audit_tail *t)
+{
+    const struct hs_val p[] = { hs_int(t->seq), hs_blob(t->hash, HS_AUDIT_HASH) };
+    return hs_exec(c, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", p, 2, NULL);
+}
+
+/*
+ * The head: from the committer's tail when this transaction has it, else read
+ * from its row with the statement sql, which also locks the row (PostgreSQL;
+ * SQLite's one writer is already alone) until the transaction ends, so that
+ * appends from several processes form one chain. With a tail, what was read is
+ * kept in it for the next append of the batch.
+ */
+static hs_rc head_get(struct hs_conn *c, const char *sql, int64_t *seq, uint8_t hash[HS_AUDIT_HASH])
+{
+    struct hs_audit_tail *t = hs_conn_audit_tail(c);
+    if (t && t->valid) {
+        *seq = t->seq;
+        memcpy(hash, t->hash, HS_AUDIT_HASH);
+        return HS_OK;
+    }
+    struct hs_rows *head = NULL;
+    hs_rc rc = hs_exec(c, sql, NULL, 0, &head);
+    if (rc != HS_OK)
+        return rc;
+    size_t len = 0;
+    const uint8_t *h = hs_rows_blob(head, 0, 1, &len);
+    if (hs_rows_count(head) != 1 || len != HS_AUDIT_HASH) {
+        hm_log_error("audit: the chain head is missing or damaged");
+        hs_rows_free(head);
+        return HS_E_AUDIT_BROKEN;
+    }
+    *seq = hs_rows_int(head, 0, 0);
+    memcpy(hash, h, HS_AUDIT_HASH);
+    hs_rows_free(head);
+    if (t) {
+        t->valid = true;
+        t->dirty = false;
+        t->seq = *seq;
+        memcpy(t->hash, hash, HS_AUDIT_HASH);
+        t->flush = tail_flush;
+    }
+    return HS_OK;
+}
+
+static const char lock_sql[] = "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
 hs_rc hs_audit_lock(struct hs_conn *c)
 {
     if (!c)
         return HS_E_INVALID_ARG;
-    return hs_exec(c, "UPDATE audit_head SET seq = seq WHERE id = 1", NULL, 0, NULL);
+    int64_t seq;
+    uint8_t hash[HS_AUDIT_HASH];
+    return head_get(c, lock_sql, &seq, hash);
 }
 
 hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *seq)
@@ -74,27 +124,18 @@ hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *
     if (!c || !r || !r->actor || !r->action || !r->subject)
         return HS_E_INVALID_ARG;
     const char *detail = r->detail ? r->detail : "";
-    /*
-     * Taking the next number locks the head row (PostgreSQL) or runs under the
-     * one writer (SQLite) until the transaction ends: appends from several
-     * processes form one chain.
-     */
-    struct hs_rows *head = NULL;
-    hs_rc rc = hs_exec(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
-                       NULL, 0, &head);
+    struct hs_audit_tail *t = hs_conn_audit_tail(c);
+    int64_t n;
+    uint8_t prev_hash[HS_AUDIT_HASH], hash[HS_AUDIT_HASH];
+    /* Outside the committer the head row is moved here; in a batch, once before COMMIT. */
+    hs_rc rc =
+        t ? head_get(c, lock_sql, &n, prev_hash)
+          : head_get(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", &n,
+                     prev_hash);
     if (rc != HS_OK)
         return rc;
-    size_t prev_len = 0;
-    const uint8_t *prev = hs_rows_blob(head, 0, 1, &prev_len);
-    if (hs_rows_count(head) != 1 || prev_len != HS_AUDIT_HASH) {
-        hm_log_error("audit: the chain head is missing or damaged");
-        hs_rows_free(head);
-        return HS_E_AUDIT_BROKEN;
-    }
-    int64_t n = hs_rows_int(head, 0, 0);
-    uint8_t prev_hash[HS_AUDIT_HASH], hash[HS_AUDIT_HASH];
-    memcpy(prev_hash, prev, HS_AUDIT_HASH);
-    hs_rows_free(head);
+    if (t)
+        n++;
 
     rc = record_hash(n, r->at, r->actor, r->action, r->subject, detail, prev_hash, hash);
     if (rc != HS_OK)
@@ -115,8 +156,14 @@ hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *
                  p, 8, NULL);
     if (rc != HS_OK)
         return rc;
-    const struct hs_val h[] = { hs_blob(hash, HS_AUDIT_HASH) };
-    rc = hs_exec(c, "UPDATE audit_head SET hash = $1 WHERE id = 1", h, 1, NULL);
+    if (t) {
+        t->seq = n;
+        memcpy(t->hash, hash, HS_AUDIT_HASH);
+        t->dirty = true;
+    } else {
+        const struct hs_val h[] = { hs_blob(hash, HS_AUDIT_HASH) };
+        rc = hs_exec(c, "UPDATE audit_head SET hash = $1 WHERE id = 1", h, 1, NULL);
+    }
     if (rc == HS_OK && seq)
         *seq = n;
     return rc;
@@ -148,22 +195,18 @@ static hs_rc checkpoint_fn(struct hs_conn *c, void *arg)
 {
     struct checkpoint_args *a = arg;
     a->made = 0;
-    struct hs_rows *head = NULL, *last = NULL;
+    struct hs_rows *last = NULL;
     char *payload = NULL, *token = NULL;
-    hs_rc rc = hs_exec(c, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, &head);
+    int64_t seq;
+    uint8_t hash[HS_AUDIT_HASH];
+    /* The head as this batch has moved it (the row is written only before COMMIT). */
+    hs_rc rc = head_get(c, lock_sql, &seq, hash);
     if (rc != HS_OK)
         goto out;
     rc = hs_exec(c, "SELECT MAX(seq) FROM audit_checkpoints", NULL, 0, &last);
     if (rc != HS_OK)
         goto out;
-    int64_t seq = hs_rows_int(head, 0, 0);
     int64_t done = hs_rows_int(last, 0, 0);
-    size_t hlen = 0;
-    const uint8_t *hash = hs_rows_blob(head, 0, 1, &hlen);
-    if (hlen != HS_AUDIT_HASH) {
-        rc = HS_E_AUDIT_BROKEN;
-        goto out;
-    }
     if (seq <= done || (!a->force && seq - done < a->every))
         goto out; /* nothing new, or not yet due */
     rc = checkpoint_payload(seq, hash, a->now, &payload);
@@ -183,7 +226,6 @@ out:
     free(token);
     free(payload);
     hs_rows_free(last);
-    hs_rows_free(head);
     return rc;
 }
 

@@ -36,6 +36,12 @@ struct hs_backend_ops {
      * NULL when the backend's readers run each statement on its own.
      */
     const char *snapshot_begin_sql, *snapshot_end_sql;
+    /*
+     * exec_script() sends several statements in one round trip, so the
+     * committer folds two of its own into one call (PostgreSQL); false where
+     * two cached statements are cheaper than one unprepared script (SQLite).
+     */
+    bool multi_statement;
 
     /*
      * Opens a connection to target. A reader connection refuses writes.

@@ -513,6 +513,7 @@ const struct hs_backend_ops hs_postgres_ops = {
     /* Not worth two more round trips a request: each read stands alone. */
     .snapshot_begin_sql = NULL,
     .snapshot_end_sql = NULL,
+    .multi_statement = true,
     .connect = pg_connect,
     .disconnect = pg_disconnect,
     .revive = pg_revive,

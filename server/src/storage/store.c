@@ -31,6 +31,9 @@ struct hs_conn {
     /* Writer only: set while a write function runs, and the first statement error it met. */
     bool in_job;
     hs_rc job_rc;
+    /* Writer only: a transaction of the committer is open, and the audit head it moved. */
+    bool in_txn;
+    struct hs_audit_tail audit;
     pthread_t owner;      /* readers: the thread it belongs to */
     bool want_snapshot;   /* readers: hs_store_read_begin() was called */
     bool in_snapshot;     /* readers: the snapshot's transaction is open */
@@ -158,16 +161,29 @@ int64_t hs_changes(struct hs_conn *c)
     return c ? c->ops->changes(c->b) : 0;
 }
 
+struct hs_audit_tail *hs_conn_audit_tail(struct hs_conn *c)
+{
+    return c && c->writer && c->in_job && c->in_txn ? &c->audit : NULL;
+}
+
 /* Runs one of the store's own statements (BEGIN, SAVEPOINT ...) on the writer. */
 static hs_rc writer_exec(struct hs_store *st, const char *sql)
 {
     return st->ops->exec(st->writer.b, sql, NULL, 0, NULL);
 }
 
+/* The transaction ended (either way): what it knew of the audit head is gone with it. */
+static void txn_over(struct hs_store *st)
+{
+    st->writer.in_txn = false;
+    memset(&st->writer.audit, 0, sizeof(st->writer.audit));
+}
+
 static void writer_rollback(struct hs_store *st)
 {
     if (writer_exec(st, "ROLLBACK") != HS_OK)
         hm_log_error("storage: ROLLBACK failed");
+    txn_over(st);
 }
 
 /* ---- the committer ------------------------------------------------------ */
@@ -185,12 +201,15 @@ static hs_rc begin(struct hs_store *st)
         if (rc != HS_OK)
             return rc;
     }
+    txn_over(st);
     for (attempt = 0;; attempt++) {
         rc = writer_exec(st, st->ops->begin_sql);
         /* A connection lost while idle shows only now; nothing was open, so reopen and go on. */
         if (rc != HS_OK && st->ops->lost && st->ops->lost(st->writer.b) &&
             st->ops->revive(st->writer.b) == HS_OK)
             rc = writer_exec(st, st->ops->begin_sql);
+        if (rc == HS_OK)
+            st->writer.in_txn = true;
         if (rc != HS_E_DB_BUSY || attempt == BUSY_RETRIES)
             return rc;
         hm_sleep_ms(pause);
@@ -208,10 +227,17 @@ static hs_rc commit(struct hs_store *st)
         hm_log_error("storage: the transaction ended before COMMIT; the batch is lost");
         return HS_E_DB;
     }
+    /* The audit head the batch moved, written once (the caller rolls back if this fails). */
+    if (st->writer.audit.valid && st->writer.audit.dirty && st->writer.audit.flush) {
+        rc = st->writer.audit.flush(&st->writer, &st->writer.audit);
+        if (rc != HS_OK)
+            return rc;
+    }
     rc = writer_exec(st, "COMMIT");
     dt = now_us() - t0;
     if (rc != HS_OK)
         return rc;
+    txn_over(st);
     pthread_mutex_lock(&st->mu);
     st->stats.commits++;
     st->stats.commit_us_sum += dt;
@@ -237,10 +263,22 @@ static hs_rc run_fn(struct hs_store *st, struct job *j)
  * Runs a job inside its own savepoint. Returns the job's result in *job_rc
  * and, as the return value, whether the transaction is still usable.
  */
-static hs_rc run_in_savepoint(struct hs_store *st, struct job *j, hs_rc *job_rc)
+static hs_rc run_in_savepoint(struct hs_store *st, struct job *j, bool first, hs_rc *job_rc)
 {
-    hs_rc rc = writer_exec(st, "SAVEPOINT hs_job");
+    struct hs_audit_tail before = st->writer.audit;
+    hs_rc rc;
 
+    /*
+     * The previous job's savepoint is released and this one's set in one
+     * round trip where the backend takes several statements at once; the
+     * last job's is released by COMMIT.
+     */
+    if (first)
+        rc = writer_exec(st, "SAVEPOINT hs_job");
+    else if (st->ops->multi_statement)
+        rc = st->ops->exec_script(st->writer.b, "RELEASE SAVEPOINT hs_job; SAVEPOINT hs_job");
+    else if ((rc = writer_exec(st, "RELEASE SAVEPOINT hs_job")) == HS_OK)
+        rc = writer_exec(st, "SAVEPOINT hs_job");
     if (rc != HS_OK)
         return rc;
     *job_rc = run_fn(st, j);
@@ -248,8 +286,10 @@ static hs_rc run_in_savepoint(struct hs_store *st, struct job *j, hs_rc *job_rc)
         rc = writer_exec(st, "ROLLBACK TO SAVEPOINT hs_job");
         if (rc != HS_OK)
             return rc;
+        /* The job's audit records are gone, and with PostgreSQL any row lock it took. */
+        st->writer.audit = before;
     }
-    return writer_exec(st, "RELEASE SAVEPOINT hs_job");
+    return HS_OK;
 }
 
 /* Runs n jobs in one transaction and commits them together. */
@@ -265,7 +305,7 @@ static void run_batch(struct hs_store *st, struct job **jobs, int n)
         return;
     }
     for (i = 0; i < n; i++) {
-        rc = run_in_savepoint(st, jobs[i], &jobs[i]->rc);
+        rc = run_in_savepoint(st, jobs[i], i == 0, &jobs[i]->rc);
         if (rc != HS_OK)
             goto out_abort;
     }
