@@ -1,6 +1,8 @@
 /* huimin-admin: the operator's tool that creates a deployment (configuration, PKI, database),
- * enrolls and revokes kiosks, imports benefit data from CSV, and checks the audit log. */
+ * enrolls and revokes kiosks, imports benefit data from CSV, works the hall staff's queue and
+ * checks the audit log. */
 #include "deploy_pki.h"
+#include "exceptions.h"
 
 #include "hm/log.h"
 #include "hm/util.h"
@@ -75,11 +77,20 @@ static void usage(FILE *f)
                "      is imported; otherwise all rows are written in one transaction with one\n"
                "      audit record. Imports only add: a key already in the database is a bad\n"
                "      row. --dry-run checks and reports without writing.\n"
+               "  huimin-admin exceptions --dir DIR [--all]\n"
+               "      the hall staff's queue (待处理事项): open disputes and staff calls, oldest\n"
+               "      first, with the time (China Standard Time), kind, kiosk, office, reason or\n"
+               "      payment and the resident (welfare number masked); --all lists closed ones\n"
+               "      too\n"
+               "  huimin-admin exceptions close ID --dir DIR [--note TEXT]\n"
+               "      close exception ID once it is dealt with (a staff call's closes the call);\n"
+               "      the note (at most 500 bytes) goes with it into the audit log\n"
                "  huimin-admin audit verify --dir DIR\n"
                "      check the audit log's hash chain and its signed checkpoints\n"
                "Exit status: 0 done, 1 usage, 2 the deployment or its database cannot be used,\n"
-               "3 refused (it exists already, no such kiosk, or an import with bad rows or a\n"
-               "bad file: nothing imported), 4 the audit log is broken.\n");
+               "3 refused (it exists already, no such kiosk or exception, an exception closed\n"
+               "already, or an import with bad rows or a bad file: nothing imported), 4 the\n"
+               "audit log is broken.\n");
 }
 
 struct args {
@@ -93,6 +104,9 @@ struct args {
     bool puk_stdin;
     const char *kind, *file;
     bool dry_run;
+    const char *note; /* exceptions close */
+    bool all;         /* exceptions */
+    bool close;       /* exceptions close ID: the ID is in id */
 };
 
 static bool path_join(char *out, size_t cap, const char *dir, const char *name)
@@ -953,6 +967,38 @@ static int cmd_import(const struct args *a)
     return ret;
 }
 
+/* ---- the hall staff's queue ------------------------------------------------- */
+
+static int cmd_exceptions(const struct args *a)
+{
+    struct hs_config cfg;
+    struct hs_store *st = NULL;
+    char actor[128];
+    int ret;
+
+    if (a->close && a->all) {
+        fprintf(stderr, "huimin-admin exceptions close: --all is for the list only\n");
+        return EXIT_USAGE;
+    }
+    if (!a->close && a->note) {
+        fprintf(stderr, "huimin-admin exceptions: --note goes with 'exceptions close ID'\n");
+        return EXIT_USAGE;
+    }
+    ret = load_deployment(a->dir, &cfg);
+    if (ret == EXIT_OK)
+        ret = open_store(&cfg, &st);
+    if (ret != EXIT_OK)
+        return ret;
+    if (a->close) {
+        actor_name(actor, sizeof(actor));
+        ret = hs_admin_exception_close(st, a->id, a->note, actor, (int64_t)time(NULL));
+    } else {
+        ret = hs_admin_exceptions_list(st, a->all);
+    }
+    hs_store_close(st);
+    return ret;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static int parse_args(int argc, char **argv, int first, struct args *a)
@@ -969,7 +1015,9 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
         O_SERIAL,
         O_PUK_STDIN,
         O_FILE,
-        O_DRY_RUN
+        O_DRY_RUN,
+        O_NOTE,
+        O_ALL
     };
     static const struct option opts[] = {
         { "dir", required_argument, NULL, 'd' },
@@ -990,6 +1038,8 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
         { "puk-stdin", no_argument, NULL, O_PUK_STDIN },
         { "file", required_argument, NULL, O_FILE },
         { "dry-run", no_argument, NULL, O_DRY_RUN },
+        { "note", required_argument, NULL, O_NOTE },
+        { "all", no_argument, NULL, O_ALL },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1056,6 +1106,12 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
         case O_DRY_RUN:
             a->dry_run = true;
             break;
+        case O_NOTE:
+            a->note = optarg;
+            break;
+        case O_ALL:
+            a->all = true;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -1099,6 +1155,16 @@ int main(int argc, char **argv)
         a.kind = argv[2];
         first = 3;
     }
+    if (strcmp(cmd, "exceptions") == 0 && argc >= 3 && strcmp(argv[2], "close") == 0) {
+        if (argc < 4 || argv[3][0] == '-' || !argv[3][0]) {
+            fprintf(stderr, "huimin-admin: the command is 'exceptions close ID --dir DIR "
+                            "[--note TEXT]' (the IDs are in 'huimin-admin exceptions')\n");
+            return EXIT_USAGE;
+        }
+        a.close = true;
+        a.id = argv[3];
+        first = 4;
+    }
     ret = parse_args(argc, argv, first, &a);
     if (ret != EXIT_OK)
         return ret < 0 ? EXIT_OK : ret;
@@ -1118,6 +1184,8 @@ int main(int argc, char **argv)
         return cmd_revoke_card(&a);
     if (strcmp(cmd, "import") == 0)
         return cmd_import(&a);
+    if (strcmp(cmd, "exceptions") == 0)
+        return cmd_exceptions(&a);
     fprintf(stderr, "huimin-admin: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

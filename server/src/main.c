@@ -65,7 +65,9 @@ static int read_pin(const char *path, char *pin, size_t cap)
  * Test hooks, for the end-to-end tests only, each announced with a warning:
  * HUIMIN_SERVER_TEST_CLOCK_OFFSET=S moves the API's clock S seconds (a
  * booking window that opens months from now), HUIMIN_SERVER_TEST_ID_SESSIONS=1
- * opens POST /v1/test/id-sessions (an ID session from a number, no card).
+ * opens POST /v1/test/id-sessions (an ID session from a number, no card),
+ * HUIMIN_SERVER_TEST_DELAY_MS=N holds every answer to a kiosk N ms (0..60000: the
+ * kiosk's "the server is slow" screens); a value out of range stops the server.
  */
 static int64_t clock_offset;
 
@@ -75,10 +77,11 @@ static int64_t test_clock(void *ctx)
     return (int64_t)time(NULL) + clock_offset;
 }
 
-static void test_hooks(struct hs_api_deps *deps)
+static int test_hooks(struct hs_api_deps *deps, int *delay_ms)
 {
     const char *off = getenv("HUIMIN_SERVER_TEST_CLOCK_OFFSET");
     const char *ids = getenv("HUIMIN_SERVER_TEST_ID_SESSIONS");
+    const char *delay = getenv("HUIMIN_SERVER_TEST_DELAY_MS");
     long v;
     if (off && off[0] && hm_parse_long(off, -4000000000L, 4000000000L, &v) && v != 0) {
         clock_offset = v;
@@ -91,6 +94,22 @@ static void test_hooks(struct hs_api_deps *deps)
         hm_log_warn("TEST HOOK: POST /v1/test/id-sessions opens ID sessions without a card "
                     "(HUIMIN_SERVER_TEST_ID_SESSIONS); never in production");
     }
+    *delay_ms = 0;
+    if (delay && delay[0]) {
+        if (!hm_parse_long(delay, 0, 60000, &v)) {
+            hm_log_error(
+                "HUIMIN_SERVER_TEST_DELAY_MS is '%s': it must be a whole number of "
+                "milliseconds from 0 to 60000 (or unset). / 测试延时须为 0 到 60000 毫秒。",
+                delay);
+            return -1;
+        }
+        *delay_ms = (int)v;
+        if (v > 0)
+            hm_log_warn("TEST HOOK: every answer to a kiosk is held %ld ms "
+                        "(HUIMIN_SERVER_TEST_DELAY_MS); never in production",
+                        v);
+    }
+    return 0;
 }
 
 /* The ports bound, one a line: TLS, then the ops listener's (0 when none). */
@@ -195,7 +214,9 @@ int main(int argc, char **argv)
         goto out;
     }
     struct hs_api_deps deps = { .cfg = &cfg, .store = store, .signer = signer };
-    test_hooks(&deps);
+    int delay_ms = 0;
+    if (test_hooks(&deps, &delay_ms) != 0)
+        goto out;
     rc = hs_api_new(&deps, &api);
     if (rc != HS_OK) {
         hm_log_error("cannot start the API: %s", hs_strerror(rc));
@@ -228,6 +249,7 @@ int main(int argc, char **argv)
         .handler = hs_api_handle,
         .inline_ok = hs_api_inline_ok,
         .handler_ctx = api,
+        .test_delay_ms = delay_ms,
     };
     rc = hs_http_start(&hc, &http);
     if (rc != HS_OK) {

@@ -1,6 +1,6 @@
 /* huimin-client: the kiosk client library on the command line, for scripts and staff debugging
- * (status, confirm, dispute, sync, journal; ID sessions and marriage-registration appointments).
- */
+ * (status, confirm, dispute, sync, journal; ID sessions and marriage-registration appointments;
+ * calling staff). */
 #include "kc/client.h"
 #include "qr_png.h"
 
@@ -46,6 +46,9 @@ enum {
     OPT_TICKET_FILE,
     OPT_QR,
     OPT_TICKET_OUT,
+    OPT_SCREEN,
+    OPT_SESSION,
+    OPT_CARD,
 };
 
 struct opts {
@@ -57,6 +60,9 @@ struct opts {
     /* appointments */
     const char *doc, *birth, *expiry, *office, *service, *from, *date, *slot, *ticket;
     const char *id_session, *ticket_file, *qr, *ticket_out;
+    /* staff-call */
+    const char *screen, *session;
+    bool card;
     const char *party[2];
     size_t n_party;
     bool json, tap, verbose;
@@ -313,6 +319,14 @@ static void help(void)
         "                                  check in on the day, at a kiosk of the office\n"
         "  Services: marriage (结婚登记), divorce_apply (离婚登记申请), divorce_confirm\n"
         "  (离婚登记确认), reissue (补领婚姻登记证, one party).\n\n"
+        "Calling staff (呼叫工作人员):\n"
+        "  staff-call --reason R [--screen S] [--session ID | --card]\n"
+        "                                  call hall staff to this kiosk; R: help,\n"
+        "                                  card_problem, pin_blocked, dispute or other; S the\n"
+        "                                  screen's name (a-z, 0-9, -, _); with a card session\n"
+        "                                  (an id, or --card: tap the card now) the staff see\n"
+        "                                  who called. A call again within 120 s while the\n"
+        "                                  last one is open is that same call\n\n"
         "Options:\n"
         "  --config FILE      key = value: server, cert, key, cacert, signing_cert, kiosk,\n"
         "                     journal, issuer_ca, pinned_pubkey, csca_dir (paths relative\n"
@@ -371,6 +385,9 @@ static int parse(struct opts *o, int argc, char **argv)
         { "ticket-file", required_argument, NULL, OPT_TICKET_FILE },
         { "qr", required_argument, NULL, OPT_QR },
         { "ticket-out", required_argument, NULL, OPT_TICKET_OUT },
+        { "screen", required_argument, NULL, OPT_SCREEN },
+        { "session", required_argument, NULL, OPT_SESSION },
+        { "card", no_argument, NULL, OPT_CARD },
         { "json", no_argument, NULL, 'j' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -465,6 +482,15 @@ static int parse(struct opts *o, int argc, char **argv)
             break;
         case OPT_TICKET_OUT:
             o->ticket_out = optarg;
+            break;
+        case OPT_SCREEN:
+            o->screen = optarg;
+            break;
+        case OPT_SESSION:
+            o->session = optarg;
+            break;
+        case OPT_CARD:
+            o->card = true;
             break;
         case 'j':
             o->json = true;
@@ -1226,6 +1252,69 @@ static bool read_ticket_file(const char *path, char *out, size_t cap)
     return n > 0;
 }
 
+/* ---- calling staff ---------------------------------------------------------------- */
+
+static int cmd_staff_call(struct opts *o, kc_client *c)
+{
+    struct kc_session s;
+    struct kc_staff_call sc;
+    const struct kc_session *sp = NULL;
+    cl_ctx *ctx = NULL;
+    cl_card *card = NULL;
+    char when[32];
+    int ret = 0;
+    kc_rc rc;
+
+    if (!o->reason)
+        return usage_error(o, "staff-call needs --reason R (help, card_problem, pin_blocked, "
+                              "dispute or other)");
+    if (o->session && o->card)
+        return usage_error(o, "give --session ID or --card, not both");
+    memset(&s, 0, sizeof(s));
+    if (o->session) {
+        if (!o->session[0] || hm_strlcpy(s.id, o->session, sizeof(s.id)) >= sizeof(s.id))
+            return usage_error(o, "--session takes a card session's id (at most %zu characters)",
+                               sizeof(s.id) - 1);
+        sp = &s;
+    } else if (o->card) {
+        ret = tap(o, c, &ctx, &card, &s);
+        if (ret)
+            goto out;
+        sp = &s;
+    }
+    rc = kc_staff_call(c, o->reason, o->screen, sp, &sc);
+    if (rc == KC_E_INVALID_ARG) {
+        ret = usage_error(o, "%s", kc_last_error(c)->text);
+        goto out;
+    }
+    if (rc != KC_OK) {
+        ret = fail(o, c, rc, "staff were not called");
+        if (rc == KC_E_NETWORK)
+            fprintf(stderr, "  请到服务窗口找工作人员。 Please go to the service desk.\n");
+        goto out;
+    }
+    bool again = kc_last_error(c)->http_status == 200;
+    if (o->json) {
+        json_out(json_pack("{s:s,s:i,s:I,s:b,s:b}", "call", sc.id, "waiting", sc.waiting, "iat",
+                           (json_int_t)sc.iat, "again", again, "verified", 1));
+    } else {
+        beijing_time(sc.iat, when, sizeof(when));
+        printf("%s\n", again
+                           ? "已经呼叫过工作人员，请稍候。 Staff were called already; please wait."
+                           : "已呼叫工作人员，请稍候。 Staff have been called; please wait.");
+        printf("  呼叫编号 Call      %s%s\n", sc.id, again ? " (the same call)" : "");
+        printf("  等候 Waiting       %d (open calls at this office, this one included)\n",
+               sc.waiting);
+        printf("  时间 Time          %s (北京时间 Beijing time; signed by the server, verified)\n",
+               when);
+    }
+out:
+    hm_wipe(&s, sizeof(s));
+    cl_card_disconnect(card, false);
+    cl_ctx_free(ctx);
+    return ret;
+}
+
 static int cmd_check_in(struct opts *o, kc_client *c)
 {
     struct kc_check_in ci;
@@ -1279,6 +1368,7 @@ int main(int argc, char **argv)
         { "reschedule", cmd_reschedule },
         { "mine", cmd_mine },
         { "check-in", cmd_check_in },
+        { "staff-call", cmd_staff_call },
     };
     struct opts o;
     kc_client *c = NULL;

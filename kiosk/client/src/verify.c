@@ -35,6 +35,8 @@ static const struct answer_rule rules[] = {
     { "huimin-appointment", NULL, false },
     { "huimin-appointments", NULL, false },
     { "huimin-check-in", NULL, false },
+    /* Calling staff (issue 9). */
+    { "huimin-staff-call", "kiosk", false },
 };
 
 static const struct answer_rule *rule_for(const char *typ)

@@ -15,8 +15,9 @@
  *   POST /v1/nonces          {"purpose":"card-session"} -> signed {nonce, exp}
  *   POST /v1/card-sessions   a welfare card's 9E evidence over a nonce -> signed session
  *   GET  /v1/revocations     signed list of revoked card serials
- *   POST /v1/staff-calls     {"reason":"…"} -> signed record (呼叫工作人员)
- *   GET  /v1/staff-calls/ID  that record, signed
+ *   POST /v1/staff-calls     {"reason","screen","session"} -> signed call (呼叫工作人员),
+ *                            queued for hall staff; a repeat within 120 s is the same call
+ *   GET  /v1/staff-calls/ID  that call as it is now, signed (staffcalls.c)
  *   POST /v1/status          a card session's benefits and payments, signed (benefits.c)
  *   POST /v1/confirmations   a card-signed statement confirming a payment -> signed receipt,
  *                            exactly once per payment

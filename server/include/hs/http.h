@@ -92,6 +92,9 @@ struct hs_http_config {
     int read_timeout_s;
     int idle_timeout_s;  /* 0: 60; keep-alive connections idle this long are closed */
     int max_connections; /* 0: 4096 per process (TLS); a connection beyond is closed at once */
+    /* Test hook (HUIMIN_SERVER_TEST_DELAY_MS): every reply on the TLS listener is held this
+     * many milliseconds (0..60000, 0: none) on a timer of its loop, which keeps serving. */
+    int test_delay_ms;
 
     hs_http_handler handler;
     hs_http_inline_fn inline_ok; /* NULL: every request goes to a handler thread */

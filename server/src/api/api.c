@@ -863,94 +863,6 @@ static void h_revocations(struct hs_api *api, const struct hs_http_request *req,
     hs_api_reply_signed(api, res, 200, "huimin-revocations", p);
 }
 
-struct staff_call_write {
-    char id[HS_NONCE_TEXT];
-    const char *kiosk, *reason;
-    int64_t now;
-};
-
-static hs_rc staff_call_fn(struct hs_conn *c, void *arg)
-{
-    const struct staff_call_write *a = arg;
-    const struct hs_val p[] = { hs_text(a->id), hs_text(a->kiosk), hs_int(a->now),
-                                hs_text(a->reason), hs_int(1) };
-    hs_rc rc = hs_exec(c,
-                       "INSERT INTO staff_calls (id, kiosk_id, created_at, reason, status) VALUES "
-                       "($1, $2, $3, $4, $5)",
-                       p, 5, NULL);
-    if (rc != HS_OK)
-        return rc;
-    char actor[80];
-    snprintf(actor, sizeof(actor), "kiosk:%s", a->kiosk);
-    struct hs_audit_rec rec = {
-        .actor = actor, .action = "staff.call", .subject = a->id, .detail = "", .at = a->now
-    };
-    return hs_audit_append(c, &rec, NULL);
-}
-
-static json_t *staff_call_json(const char *id, const char *kiosk, int64_t at, const char *reason,
-                               int status)
-{
-    return json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", id, "kiosk", kiosk, "created_at",
-                     (json_int_t)at, "reason", reason, "status", status == 1 ? "open" : "closed");
-}
-
-static void h_staff_calls(struct hs_api *api, const struct hs_http_request *req,
-                          struct hs_http_response *res, const struct hs_api_kiosk *k)
-{
-    json_t *body = hs_api_json_body(api, req, res);
-    if (!body)
-        return;
-    const char *reason = hs_api_json_str(body, "reason", 200);
-    if (!reason) {
-        json_decref(body);
-        hs_api_reply_error(api, res, ERR_BAD_REQUEST, "reason: a text of 1 to 200 bytes");
-        return;
-    }
-    struct staff_call_write w = { .kiosk = k->id, .reason = reason, .now = hs_api_now(api) };
-    uint8_t raw[16];
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        json_decref(body);
-        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
-        return;
-    }
-    hs_b64url_encode(raw, sizeof(raw), w.id);
-    hs_rc rc = hs_store_write(api->d.store, staff_call_fn, &w);
-    if (rc != HS_OK) {
-        json_decref(body);
-        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        return;
-    }
-    json_t *p = staff_call_json(w.id, k->id, w.now, reason, 1);
-    json_decref(body);
-    hs_api_reply_signed(api, res, 201, "huimin-staff-call", p);
-}
-
-static void h_staff_call(struct hs_api *api, const struct hs_http_request *req,
-                         struct hs_http_response *res, const struct hs_api_kiosk *k, const char *id)
-{
-    (void)req;
-    const struct hs_val p[] = { hs_text(id), hs_text(k->id) };
-    struct hs_rows *r = NULL;
-    hs_rc rc = hs_api_read(api,
-                           "SELECT id, kiosk_id, created_at, reason, status FROM staff_calls WHERE "
-                           "id = $1 AND kiosk_id = $2",
-                           p, 2, &r);
-    if (rc != HS_OK) {
-        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
-        return;
-    }
-    if (hs_rows_count(r) == 0) {
-        hs_rows_free(r);
-        hs_api_reply_error(api, res, ERR_NOT_FOUND, NULL);
-        return;
-    }
-    json_t *j = staff_call_json(hs_rows_text(r, 0, 0), hs_rows_text(r, 0, 1), hs_rows_int(r, 0, 2),
-                                hs_rows_text(r, 0, 3), (int)hs_rows_int(r, 0, 4));
-    hs_rows_free(r);
-    hs_api_reply_signed(api, res, 200, "huimin-staff-call", j);
-}
-
 /* ---- routing ------------------------------------------------------------- */
 
 static bool is_method(const struct hs_http_request *req, const char *m)
@@ -1110,10 +1022,10 @@ static void dispatch(struct hs_api *api, enum hs_api_route route, const struct h
         h_revocations(api, req, res, &k);
         break;
     case R_STAFF_CALLS:
-        h_staff_calls(api, req, res, &k);
+        hs_api_h_staff_calls(api, req, res, &k);
         break;
     case R_STAFF_CALL:
-        h_staff_call(api, req, res, &k, staff_call);
+        hs_api_h_staff_call(api, req, res, &k, staff_call);
         break;
     case R_STATUS:
         hs_api_h_status(api, req, res, &k);

@@ -1,5 +1,6 @@
 /*
- * What the /v1 handler files share (server/src/api/api.c, benefits.c and appointments.c):
+ * What the /v1 handler files share (server/src/api/api.c, benefits.c, appointments.c and
+ * staffcalls.c):
  * the api object, the error codes a kiosk can see, the reply helpers and the
  * JSON helpers. Internal to hs_api: nothing outside server/src/api includes it.
  */
@@ -174,6 +175,20 @@ struct hs_api_kiosk {
 hs_rc hs_api_read(struct hs_api *api, const char *sql, const struct hs_val *params, int nparams,
                   struct hs_rows **rows);
 
+/* A card session, as a request of its kiosk may use it (benefits.c). */
+struct hs_api_session {
+    char id[HS_NONCE_TEXT];
+    char cert_serial[64];
+    char welfare_no[32];
+    int64_t expires_at;
+};
+/*
+ * Finds a current card session of kiosk k, or replies with the error
+ * (session_unknown, session_kiosk, session_expired, storage) and returns false.
+ */
+bool hs_api_session_get(struct hs_api *api, struct hs_http_response *res,
+                        const struct hs_api_kiosk *k, const char *id, struct hs_api_session *out);
+
 /* The api's clock: unix seconds. */
 int64_t hs_api_now(const struct hs_api *api);
 
@@ -220,6 +235,15 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
                             struct hs_http_response *res, const struct hs_api_kiosk *k);
 void hs_api_h_disputes(struct hs_api *api, const struct hs_http_request *req,
                        struct hs_http_response *res, const struct hs_api_kiosk *k);
+
+/* ---- calling staff (staffcalls.c) ---------------------------------------- */
+
+void hs_api_h_staff_calls(struct hs_api *api, const struct hs_http_request *req,
+                          struct hs_http_response *res, const struct hs_api_kiosk *k);
+/* GET /v1/staff-calls/ID: id is the path's last part. */
+void hs_api_h_staff_call(struct hs_api *api, const struct hs_http_request *req,
+                         struct hs_http_response *res, const struct hs_api_kiosk *k,
+                         const char *id);
 
 /* ---- marriage-registration appointments (appointments.c) ----------------- */
 

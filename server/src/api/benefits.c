@@ -96,13 +96,6 @@ static void kiosk_actor(char *out, size_t cap, const char *kiosk)
 
 /* ---- card sessions and residents --------------------------------------------- */
 
-struct session_info {
-    char id[HS_NONCE_TEXT];
-    char cert_serial[64];
-    char welfare_no[32];
-    int64_t expires_at;
-};
-
 /*
  * Whether a card_sessions row (kiosk_id, cert_serial, welfare_no, expires_at
  * as its first columns; none when r is empty) is a current session of this
@@ -120,7 +113,7 @@ static enum api_err session_row_check(struct hs_api *api, const struct hs_rows *
     return ERR_COUNT;
 }
 
-static void session_row_copy(const struct hs_rows *r, const char *id, struct session_info *out)
+static void session_row_copy(const struct hs_rows *r, const char *id, struct hs_api_session *out)
 {
     hm_strlcpy(out->id, id, sizeof(out->id));
     hm_strlcpy(out->cert_serial, hs_rows_text(r, 0, 1), sizeof(out->cert_serial));
@@ -128,9 +121,8 @@ static void session_row_copy(const struct hs_rows *r, const char *id, struct ses
     out->expires_at = hs_rows_int(r, 0, 3);
 }
 
-/* Finds a current card session of this kiosk, or replies with the error (false). */
-static bool session_get(struct hs_api *api, struct hs_http_response *res,
-                        const struct hs_api_kiosk *k, const char *id, struct session_info *out)
+bool hs_api_session_get(struct hs_api *api, struct hs_http_response *res,
+                        const struct hs_api_kiosk *k, const char *id, struct hs_api_session *out)
 {
     const struct hs_val p[] = { hs_text(id) };
     struct hs_rows *r = NULL;
@@ -303,7 +295,7 @@ static void status_payment(const struct hs_rows *r, int i, struct hs_jw *w)
  * year's total.
  */
 static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
-                          const struct session_info *s, const struct resident *who, int64_t now,
+                          const struct hs_api_session *s, const struct resident *who, int64_t now,
                           struct hs_jw *w)
 {
     char cur[8], from[8], year_prefix[8];
@@ -392,7 +384,7 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
 
 /* The session and its resident in one read, or replies with the error (false). */
 static bool status_who(struct hs_api *api, struct hs_http_response *res,
-                       const struct hs_api_kiosk *k, const char *sid, struct session_info *s,
+                       const struct hs_api_kiosk *k, const char *sid, struct hs_api_session *s,
                        struct resident *who)
 {
     const struct hs_val p[] = { hs_text(sid) };
@@ -436,7 +428,7 @@ void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
         hs_api_reply_error(api, res, ERR_BAD_REQUEST, "session: the card session's id");
         goto out;
     }
-    struct session_info s;
+    struct hs_api_session s;
     struct resident who;
     if (!status_who(api, res, k, sid, &s, &who))
         goto out;
@@ -903,9 +895,9 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
         hs_api_reply_error(api, res, ERR_STATEMENT_INVALID, "the statement names another kiosk");
         goto out;
     }
-    struct session_info s;
+    struct hs_api_session s;
     if (cf->session_id) {
-        if (!session_get(api, res, k, cf->session_id, &s))
+        if (!hs_api_session_get(api, res, k, cf->session_id, &s))
             goto out;
         if (strcmp(s.welfare_no, cf->st.welfare_no) != 0) {
             hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
@@ -1139,10 +1131,10 @@ void hs_api_h_disputes(struct hs_api *api, const struct hs_http_request *req,
                            "\"other\") and optionally a note of at most 500 bytes");
         goto out;
     }
-    struct session_info s;
+    struct hs_api_session s;
     struct resident who;
     struct payment pay;
-    if (!session_get(api, res, k, sid, &s) || !resident_get(api, res, s.welfare_no, &who) ||
+    if (!hs_api_session_get(api, res, k, sid, &s) || !resident_get(api, res, s.welfare_no, &who) ||
         !payment_get(api, res, payment, &who, &pay))
         goto out;
     if (pay.status != HS_PAY_PAID) {

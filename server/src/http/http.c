@@ -120,7 +120,10 @@ struct job {
     /* Loop thread only; both become NULL when the connection closes first. */
     struct conn *conn;
     struct evhttp_request *req;
-    bool writing; /* the reply has been handed to evhttp */
+    bool writing;       /* the reply has been handed to evhttp */
+    bool held;          /* the test delay has been applied (test_delay_ms) */
+    struct event *hold; /* its timer while held; loop thread only */
+    struct job *next_held;
     uint64_t start_us;
     /* The handler's view, and the memory behind it. */
     struct hs_http_request rq;
@@ -144,7 +147,8 @@ struct loop {
     pthread_mutex_t lock; /* guards done_*, stop_cmd and exit_cmd */
     struct job *done_head, *done_tail;
     bool stop_cmd, exit_cmd;
-    bool draining; /* loop thread only */
+    bool draining;    /* loop thread only */
+    struct job *held; /* replies waiting out test_delay_ms; loop thread only */
     struct conn *conns[2];
 };
 
@@ -154,6 +158,7 @@ struct hs_http {
     void *handler_ctx;
     size_t max_header, max_body;
     int read_timeout_s, idle_timeout_s, max_connections;
+    int test_delay_ms;
     SSL_CTX *ssl_ctx;
     struct loop *loops;
     int nloops;
@@ -827,6 +832,52 @@ static void send_reply(struct job *j)
     evhttp_send_reply(req, status, NULL, NULL);
 }
 
+/* The test delay's timer: the reply goes out now, unless the client left meanwhile. */
+static void held_reply_due(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg, **p;
+
+    (void)fd;
+    (void)what;
+    for (p = &j->loop->held; *p; p = &(*p)->next_held)
+        if (*p == j) {
+            *p = j->next_held;
+            break;
+        }
+    event_free(j->hold);
+    j->hold = NULL;
+    if (j->req)
+        send_reply(j);
+    else
+        job_finish(j, false);
+}
+
+/*
+ * The test hook HUIMIN_SERVER_TEST_DELAY_MS: a kiosk's reply (TLS listener)
+ * is held on a timer of its loop, which meanwhile serves everyone else. True
+ * when the job is now the timer's (loop_cleanup frees those still held).
+ */
+static bool hold_reply(struct loop *l, struct job *j)
+{
+    struct timeval tv;
+
+    if (l->h->test_delay_ms <= 0 || j->held || !j->rq.peer)
+        return false;
+    j->held = true;
+    tv.tv_sec = l->h->test_delay_ms / 1000;
+    tv.tv_usec = (l->h->test_delay_ms % 1000) * 1000;
+    j->hold = evtimer_new(l->base, held_reply_due, j);
+    if (!j->hold || evtimer_add(j->hold, &tv) != 0) {
+        if (j->hold)
+            event_free(j->hold);
+        j->hold = NULL;
+        return false; /* sent at once rather than lost */
+    }
+    j->next_held = l->held;
+    l->held = j;
+    return true;
+}
+
 /* The loop's wake event: replies from handler threads, and the stop command. */
 static void loop_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -871,6 +922,8 @@ static void loop_wake(evutil_socket_t fd, short what, void *arg)
     }
     for (; j; j = next) {
         next = j->next_done;
+        if (j->req && hold_reply(l, j))
+            continue;
         if (j->req)
             send_reply(j);
         else
@@ -1196,6 +1249,12 @@ static void loop_cleanup(struct loop *l)
         job_finish(j, false);
     }
     l->done_head = l->done_tail = NULL;
+    for (j = l->held; j; j = next) {
+        next = j->next_held;
+        event_free(j->hold);
+        job_finish(j, false);
+    }
+    l->held = NULL;
     for (k = 0; k < 2; k++)
         while (l->conns[k])
             conn_release(l->conns[k]);
@@ -1264,7 +1323,8 @@ static hs_rc check_config(const struct hs_http_config *cfg)
     if (cfg->port < 0 || cfg->port > 65535 || cfg->ops_port < 0 || cfg->ops_port > 65535 ||
         cfg->io_threads < 0 || cfg->io_threads > MAX_IO_THREADS || cfg->handler_threads < 0 ||
         cfg->handler_threads > MAX_HANDLERS || cfg->read_timeout_s < 0 || cfg->idle_timeout_s < 0 ||
-        cfg->max_connections < 0 || cfg->max_header > (1u << 20) || cfg->max_body > (64u << 20))
+        cfg->max_connections < 0 || cfg->max_header > (1u << 20) || cfg->max_body > (64u << 20) ||
+        cfg->test_delay_ms < 0 || cfg->test_delay_ms > 60000)
         return HS_E_INVALID_ARG;
     return HS_OK;
 }
@@ -1292,6 +1352,7 @@ hs_rc hs_http_start(const struct hs_http_config *cfg, struct hs_http **out)
         return HS_E_NO_MEMORY;
     h->handler = cfg->handler;
     h->inline_ok = cfg->inline_ok;
+    h->test_delay_ms = cfg->test_delay_ms;
     h->handler_ctx = cfg->handler_ctx;
     h->max_header = cfg->max_header ? cfg->max_header : DEFAULT_MAX_HEADER;
     h->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;

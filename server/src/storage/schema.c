@@ -315,11 +315,54 @@ static const char schema_v4[] =
     " day TEXT NOT NULL,"
     " PRIMARY KEY (person, appointment_id));";
 
+/*
+ * Version 5: calling staff (呼叫工作人员, issue 9).
+ *
+ * staff_calls replaces version 1's placeholder of the same name (free-text
+ * reason, integer status, no exception): a kiosk's call for hall staff, with
+ * reason one of help, card_problem, pin_blocked, dispute or other, screen the
+ * kiosk screen the resident was on (NULL when not said), resident_id the
+ * resident of the live card session given with the call (NULL: none, or a
+ * card whose holder is not a registered resident), at the time of the call,
+ * status open until hall staff close it (closed_at, with their note; '' when
+ * none). staff_calls_kiosk serves the 120-second repeat rule (the last call
+ * of a kiosk), staff_calls_open the count of open calls per office.
+ *
+ * The placeholder's rows are kept: their text becomes the note of an 'other'
+ * call, and each open one gets its exception in the hall staff's queue (id
+ * 'v1-' and the call's id), so no call is lost. The new table is made under
+ * another name and renamed because PostgreSQL keeps the index names of a
+ * renamed table (the old primary key would hold staff_calls_pkey).
+ */
+static const char schema_v5[] =
+    "CREATE TABLE staff_calls_v5 ("
+    " id TEXT PRIMARY KEY,"
+    " kiosk_id TEXT NOT NULL,"
+    " reason TEXT NOT NULL CHECK (reason IN ('help', 'card_problem', 'pin_blocked', 'dispute', "
+    "'other')),"
+    " screen TEXT,"
+    " resident_id TEXT,"
+    " at BIGINT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+    " closed_at BIGINT,"
+    " note TEXT NOT NULL);"
+    "INSERT INTO staff_calls_v5 (id, kiosk_id, reason, screen, resident_id, at, status, "
+    "closed_at, note) SELECT id, kiosk_id, 'other', NULL, NULL, created_at, CASE WHEN status = 1 "
+    "THEN 'open' ELSE 'closed' END, NULL, reason FROM staff_calls;"
+    "INSERT INTO exceptions (id, kind, subject, kiosk_id, at, status) SELECT 'v1-' || id, "
+    "'staff_call', id, kiosk_id, created_at, 'open' FROM staff_calls WHERE status = 1;"
+    "DROP TABLE staff_calls;"
+    "ALTER TABLE staff_calls_v5 RENAME TO staff_calls;"
+    "CREATE INDEX staff_calls_kiosk ON staff_calls (kiosk_id, at);"
+    "CREATE INDEX staff_calls_open ON staff_calls (kiosk_id) WHERE status = 'open';"
+    "CREATE INDEX exceptions_subject ON exceptions (kind, subject);";
+
 const struct hs_migration hs_migrations[] = {
     { .version = 1, .name = "base schema", .sql = schema_v1, .seed = seed_audit_head },
     { .version = 2, .name = "residents, programmes, entitlements, payments", .sql = schema_v2 },
     { .version = 3, .name = "confirmations, disputes, exceptions", .sql = schema_v3 },
     { .version = 4, .name = "offices, appointments, ID sessions, marriages", .sql = schema_v4 },
+    { .version = 5, .name = "staff calls", .sql = schema_v5 },
 };
 
 const size_t hs_migrations_count = sizeof(hs_migrations) / sizeof(hs_migrations[0]);

@@ -167,6 +167,22 @@ kc_rc kc_status(kc_client *c, const struct kc_session *s, json_t **status);
 kc_rc kc_dispute(kc_client *c, const struct kc_session *s, const char *payment, const char *reason,
                  const char *note, json_t **dispute);
 
+struct kc_staff_call {
+    char id[32]; /* "call" */
+    int waiting; /* open calls at this kiosk's office, this one included */
+    int64_t iat;
+};
+
+/*
+ * POST /v1/staff-calls (docs/API.md, "Calling staff"): reason one of help,
+ * card_problem, pin_blocked, dispute, other; screen the kiosk screen's name
+ * (NULL: none); s the resident's card session (NULL: none). The verified
+ * answer (typ huimin-staff-call, this kiosk) into out. Retried after a lost
+ * answer: the server answers a repeat within 120 s with the same call.
+ */
+kc_rc kc_staff_call(kc_client *c, const char *reason, const char *screen,
+                    const struct kc_session *s, struct kc_staff_call *out);
+
 /* ---- the card ------------------------------------------------------------- */
 
 /*
