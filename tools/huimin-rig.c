@@ -4,11 +4,17 @@
 
 #include "hm/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +33,174 @@ static void usage(FILE *f)
                "  -k, --keep          keep the rig folder (logs, sockets) afterwards\n"
                "  -h, --help          this help\n\n"
                "Each card listens on a control socket in the rig folder (card0.sock...);\n"
-               "huimin-vcard --help lists its commands (remove, insert, pull-after N...).\n");
+               "huimin-vcard --help lists its commands (remove, insert, pull-after N...).\n\n"
+               "The rig itself listens on $HUIMIN_RIG_DIR/rig.sock, one command a line per\n"
+               "connection, answered 'ok ...' or 'error: why' once done:\n"
+               "  restart-pcscd   stop pcscd and start it again (inserted cards come back)\n"
+               "  stop-pcscd      stop pcscd (the PC/SC service is gone)\n"
+               "  start-pcscd     start it again\n"
+               "  unplug          restart pcscd without the vpcd reader (no reader at all)\n"
+               "  plug            restart pcscd with the reader again\n"
+               "  status          'ok pcscd=running|stopped reader=plugged|unplugged'\n"
+               "e.g. echo restart-pcscd | socat - UNIX-CONNECT:$HUIMIN_RIG_DIR/rig.sock\n");
+}
+
+/*
+ * The rig's control socket. One thread serves it and is the only one to call
+ * the rig's functions while it runs (the main thread only waits for the
+ * command or for Ctrl-C); pcscd, started from this thread, dies with it, so
+ * the thread lives until the rig is stopped.
+ */
+struct control {
+    struct rig *rig;
+    int listen_fd;
+    int wake[2]; /* a byte on wake[1] ends the thread */
+    pthread_t thread;
+    bool running;
+};
+
+static void control_command(struct rig *rig, char *line, char *out, size_t cap)
+{
+    char *save = NULL;
+    char *cmd = strtok_r(line, " \t\r\n", &save);
+    int rc;
+
+    if (!cmd) {
+        snprintf(out, cap,
+                 "error: empty command (restart-pcscd, stop-pcscd, start-pcscd, "
+                 "unplug, plug, status)\n");
+        return;
+    }
+    if (strcmp(cmd, "status") == 0) {
+        snprintf(out, cap, "ok pcscd=%s reader=%s\n",
+                 rig_pcscd_running(rig) ? "running" : "stopped",
+                 rig_reader_plugged(rig) ? "plugged" : "unplugged");
+        return;
+    }
+    if (strcmp(cmd, "restart-pcscd") == 0)
+        rc = rig_restart_pcscd(rig);
+    else if (strcmp(cmd, "stop-pcscd") == 0)
+        rc = rig_stop_pcscd(rig);
+    else if (strcmp(cmd, "start-pcscd") == 0)
+        rc = rig_start_pcscd(rig);
+    else if (strcmp(cmd, "unplug") == 0)
+        rc = rig_unplug_reader(rig);
+    else if (strcmp(cmd, "plug") == 0)
+        rc = rig_plug_reader(rig);
+    else {
+        snprintf(out, cap,
+                 "error: unknown command '%.40s' (restart-pcscd, stop-pcscd, start-pcscd, "
+                 "unplug, plug, status)\n",
+                 cmd);
+        return;
+    }
+    if (rc == 0)
+        snprintf(out, cap, "ok\n");
+    else
+        snprintf(out, cap, "error: %s failed; pcscd's log is %s/pcscd.log (--keep keeps it)\n", cmd,
+                 rig_dir(rig));
+    fprintf(stderr, "huimin-rig: %s: %s", cmd, out);
+}
+
+static void serve_one(struct control *c)
+{
+    char line[256], reply[512];
+    size_t len = 0;
+    int fd = accept(c->listen_fd, NULL, NULL);
+
+    if (fd < 0)
+        return;
+    /* Not inherited by the pcscd the command may start: the client waits for EOF. */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    /* One command per connection, ended by a newline or by the peer closing. */
+    while (len + 1 < sizeof(line)) {
+        ssize_t r = recv(fd, line + len, sizeof(line) - 1 - len, 0);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (memchr(line, '\n', len))
+            break;
+    }
+    line[len] = 0;
+    control_command(c->rig, line, reply, sizeof(reply));
+    if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
+        fprintf(stderr, "huimin-rig: the control client left before the answer\n");
+    close(fd);
+}
+
+static void *control_thread(void *arg)
+{
+    struct control *c = arg;
+
+    for (;;) {
+        struct pollfd p[2] = { { .fd = c->listen_fd, .events = POLLIN },
+                               { .fd = c->wake[0], .events = POLLIN } };
+
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents)
+            break;
+        if (p[0].revents & POLLIN)
+            serve_one(c);
+    }
+    return NULL;
+}
+
+static int control_start(struct control *c, struct rig *rig)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    sigset_t all, old;
+
+    c->rig = rig;
+    c->listen_fd = -1;
+    c->wake[0] = c->wake[1] = -1;
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/rig.sock", rig_dir(rig)) >=
+        sizeof(sa.sun_path)) {
+        fprintf(stderr,
+                "huimin-rig: the rig folder's path is too long for a socket (set TMPDIR)\n");
+        return -1;
+    }
+    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(c->listen_fd, 8) != 0 || pipe(c->wake) != 0 ||
+        fcntl(c->wake[0], F_SETFD, FD_CLOEXEC) != 0 ||
+        fcntl(c->wake[1], F_SETFD, FD_CLOEXEC) != 0) {
+        fprintf(stderr, "huimin-rig: cannot listen on %s: %s\n", sa.sun_path, strerror(errno));
+        return -1;
+    }
+    /* Signals stay with the main thread (its pause() is what Ctrl-C wakes). */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    c->running = pthread_create(&c->thread, NULL, control_thread, c) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!c->running) {
+        fprintf(stderr, "huimin-rig: cannot start the control thread\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends the control thread (after the command it serves, if any). */
+static void control_stop(struct control *c)
+{
+    if (c->running) {
+        if (write(c->wake[1], "q", 1) != 1)
+            fprintf(stderr, "huimin-rig: cannot wake the control thread: %s\n", strerror(errno));
+        pthread_join(c->thread, NULL);
+        c->running = false;
+    }
+    for (int i = 0; i < 2; i++)
+        if (c->wake[i] >= 0)
+            close(c->wake[i]);
+    if (c->listen_fd >= 0)
+        close(c->listen_fd);
+    c->listen_fd = c->wake[0] = c->wake[1] = -1;
 }
 
 static volatile sig_atomic_t stop;
@@ -50,6 +223,7 @@ int main(int argc, char **argv)
     size_t nextra[RIG_SLOTS] = { 0 };
     struct rig_opts ro = { 0 };
     struct rig *rig = NULL;
+    struct control ctl = { .listen_fd = -1, .wake = { -1, -1 } };
     static char self[4096], vcard[4200];
     int ncards = 0, c, status = 0, ret = 1;
 
@@ -116,8 +290,10 @@ int main(int argc, char **argv)
             goto out;
         }
 
-    /* For the command: where the card control sockets (card0.sock...) are. */
+    /* For the command: where the card control sockets (card0.sock...) and rig.sock are. */
     setenv("HUIMIN_RIG_DIR", rig_dir(rig), 1);
+    if (control_start(&ctl, rig) != 0)
+        goto out;
     if (optind < argc) {
         pid_t pid = fork();
 
@@ -148,13 +324,17 @@ int main(int argc, char **argv)
                rig_socket(rig), rig_reader(rig, 0), rig_reader(rig, 1));
         for (int i = 0; i < ncards; i++)
             printf("Card %d control socket: %s/card%d.sock\n", i, rig_dir(rig), i);
-        printf("Ctrl-C stops it.\n");
+        printf("The rig's control socket (restart-pcscd, unplug, plug...): %s/rig.sock\n"
+               "Ctrl-C stops it.\n",
+               rig_dir(rig));
         fflush(stdout);
         while (!stop)
             pause();
         ret = 0;
     }
 out:
+    /* The thread first: pcscd may be its child, and nothing may touch the rig meanwhile. */
+    control_stop(&ctl);
     rig_stop(rig);
     return ret;
 }
