@@ -4,8 +4,9 @@
 # through cardlib; huimin-server with the 富川 demo deployment answering a
 # welfare card's tap, status and a confirmation through huimin-client; a
 # marriage-registration appointment booked with two ID cards; and last the
-# kiosk, huimin-kiosk, in a window (or, with no display, headless with a
-# screenshot of every screen in ./demo-shots).
+# kiosk, huimin-kiosk, in demo mode: in a window where keys put the demo
+# residents' cards and ID cards on the readers (or, with no display, in a
+# window under Xvfb driven by a script, with screenshots in ./demo-shots).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,8 @@ build/release/tools/huimin-rig --card "$work/welfare.json" -- scripts/demo-serve
 # Appointments on the same deployment: two ID cards in the readers.
 build/release/tools/huimin-rig --card "$work/ids/li-td1.json" --card "$work/ids/wang-td1.json" -- \
     scripts/demo-appointments.sh build/release
-# The kiosk: 张秀英's card on the reader of a kiosk of its own demo deployment.
+# The kiosk in demo mode, on a demo deployment of its own: keys put the demo residents'
+# welfare cards (reader slot 0) and the couple's ID cards (slot 1) on the readers.
 cp fixtures/cards/piv-blank.json "$work/kiosk-card.json"
-build/release/tools/huimin-rig --card "$work/kiosk-card.json" -- scripts/demo-kiosk.sh build/release
+build/release/tools/huimin-rig --card "$work/kiosk-card.json" --card "$work/ids/wang-td1.json" -- \
+    scripts/demo-kiosk.sh build/release

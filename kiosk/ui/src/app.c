@@ -61,6 +61,10 @@ ku_app *ku_app_new(const struct ku_config *cfg, const struct ku_catalog *cat[KU_
         a->cfg.idle_grace_ms = 30000;
     if (!a->cfg.sync_ms)
         a->cfg.sync_ms = 30000;
+    if (!a->cfg.slow_ms)
+        a->cfg.slow_ms = 4000;
+    if (!a->cfg.cancel_ms)
+        a->cfg.cancel_ms = 10000;
     for (int i = 0; i < KU_LANG_COUNT; i++)
         a->cat[i] = cat[i];
     a->lang = cfg->lang;
@@ -164,6 +168,15 @@ bool ku_app_take_job(ku_app *a, struct ku_job *out)
     return true;
 }
 
+/* A job whose reply the screen waits for: slow and cancel are timed from here. */
+static void wait_job(ku_app *a, struct ku_job *j)
+{
+    a->wait_kind = j->kind;
+    a->waiting_seq = push_job(a, j);
+    a->wait_since = a->now;
+    a->slow_said = false;
+}
+
 /* ---- transitions ------------------------------------------------------------- */
 
 static void go(ku_app *a, enum ku_screen s)
@@ -180,8 +193,9 @@ static void go(ku_app *a, enum ku_screen s)
     a->last_input = a->now;
 }
 
-/* The end of a visit: the resident's data wiped, the card session dropped, home. */
-static void end_session(ku_app *a)
+/* The end of a visit: the resident's data wiped, the card session dropped, home. first (NULL:
+ * none) goes out before the session is dropped (a staff call with the resident's session). */
+static void end_session_with(ku_app *a, struct ku_job *first)
 {
     struct ku_job j = { .kind = KU_JOB_END };
     bool had = ku_app_holds_personal_data(a) || a->screen != KU_SCR_HOME;
@@ -194,9 +208,16 @@ static void end_session(ku_app *a)
     a->job_head = 0;
     a->waiting_seq = 0;
     a->after_read = KU_SCR_STATUS;
+    if (first)
+        a->staff_seq = push_job(a, first);
     if (had)
         push_job(a, &j);
     go(a, KU_SCR_HOME);
+}
+
+static void end_session(ku_app *a)
+{
+    end_session_with(a, NULL);
 }
 
 static void start_tap(ku_app *a)
@@ -204,7 +225,7 @@ static void start_tap(ku_app *a)
     struct ku_job j = { .kind = KU_JOB_TAP, .reader = a->card_reader, .card = a->card_kind };
 
     hm_wipe(&a->s, sizeof(a->s));
-    a->waiting_seq = push_job(a, &j);
+    wait_job(a, &j);
     go(a, KU_SCR_READING);
 }
 
@@ -229,7 +250,7 @@ static void start_confirm(ku_app *a)
         memcpy(j.pin, a->s.pin, sizeof(j.pin));
     hm_wipe(a->s.pin, sizeof(a->s.pin));
     a->s.pin_len = 0;
-    a->waiting_seq = push_job(a, &j);
+    wait_job(a, &j);
     go(a, KU_SCR_CONFIRMING);
 }
 
@@ -295,7 +316,7 @@ static void start_dispute(ku_app *a)
     hm_strlcpy(j.payment, p->id, sizeof(j.payment));
     hm_strlcpy(j.period, p->period, sizeof(j.period));
     hm_strlcpy(j.reason, a->s.reason, sizeof(j.reason));
-    a->waiting_seq = push_job(a, &j);
+    wait_job(a, &j);
     go(a, KU_SCR_DISPUTING);
 }
 
@@ -322,6 +343,26 @@ static void on_dispute_reply(ku_app *a, const struct ku_reply *r)
     }
 }
 
+/* The call's answer, if the resident is still on the 呼叫工作人员 screen to read it. */
+static void on_staff_reply(ku_app *a, const struct ku_reply *r)
+{
+    if (!a->staff_seq || r->seq != a->staff_seq)
+        return;
+    a->staff_seq = 0;
+    if (a->screen != KU_SCR_STAFF)
+        return;
+    if (r->result == KU_R_OK) {
+        a->staff_state = KU_STAFF_CALLED;
+        a->staff_waiting = r->waiting > 0 ? r->waiting : 1;
+        hm_log_info("kiosk: staff called (%s), %d waiting", r->call, a->staff_waiting);
+    } else {
+        /* Never pretend: nobody was told, so the resident raises a hand. */
+        a->staff_state = KU_STAFF_FAILED;
+        hm_log_warn("kiosk: the staff call failed: %s", r->code[0] ? r->code : "no answer");
+    }
+    a->speak_again = true;
+}
+
 static void on_reply(ku_app *a, const struct ku_reply *r)
 {
     if (r->offline)
@@ -336,6 +377,10 @@ static void on_reply(ku_app *a, const struct ku_reply *r)
     }
     if (r->kind == KU_JOB_CONFIRM && r->result == KU_R_QUEUED)
         a->pending++;
+    if (r->kind == KU_JOB_STAFF_CALL) {
+        on_staff_reply(a, r);
+        return;
+    }
     if (!a->waiting_seq || r->seq != a->waiting_seq)
         return; /* an answer for a visit that already ended */
     a->waiting_seq = 0;
@@ -357,7 +402,7 @@ static void on_reply(ku_app *a, const struct ku_reply *r)
         on_dispute_reply(a, r);
         return;
     }
-    if (r->kind >= KU_JOB_OFFICES && r->kind <= KU_JOB_APPT_CANCEL) {
+    if (r->kind >= KU_JOB_OFFICES && r->kind <= KU_JOB_APPT_RESCHEDULE) {
         ku_m_reply(a, r);
         return;
     }
@@ -386,6 +431,12 @@ static void on_reply(ku_app *a, const struct ku_reply *r)
     case KU_R_REFUSED:
         show_error(a, KU_M_ERR_PAY_TITLE, KU_M_ERR_PAY_HELP, false);
         break;
+    case KU_R_NO_CARD:
+    case KU_R_CARD_PULLED:
+        /* The card went while it signed: nothing was confirmed; whichever of this answer and
+         * the removal comes first, the visit ends the same way (home, wiped). */
+        end_session(a);
+        break;
     default:
         tap_error(a, r->result);
         break;
@@ -399,11 +450,61 @@ static bool has_session_screen(enum ku_screen s)
            s == KU_SCR_DISPUTING || s == KU_SCR_DISPUTED;
 }
 
+/* Why the resident wants a person, from where they are: staff read it before walking over. */
+static const char *staff_reason(const ku_app *a)
+{
+    if (a->screen == KU_SCR_CARD_ERROR) {
+        if (a->err_title == KU_M_ERR_BLOCKED_TITLE)
+            return "pin_blocked";
+        if (a->err_title == KU_M_ERR_DISPUTE_TITLE || a->err_title == KU_M_ERR_DISPUTE_DONE_TITLE ||
+            a->err_help == KU_M_CANCELLED_DISPUTE)
+            return "dispute";
+        if (a->err_title == KU_M_ERR_REFUSED_TITLE || a->err_title == KU_M_ERR_NOT_WELFARE_TITLE ||
+            a->err_title == KU_M_ERR_UNREADABLE_TITLE || a->err_title == KU_M_ERR_READER_TITLE ||
+            a->err_title == KU_M_ERR_PULLED_TITLE)
+            return "card_problem";
+        return "help";
+    }
+    if (a->screen == KU_SCR_M_REFUSED &&
+        (a->s.refuse_own == KU_M_M_ID_NOT_GENUINE || a->s.refuse_own == KU_M_M_ID_UNREADABLE))
+        return "card_problem";
+    if (a->screen == KU_SCR_DISPUTED || a->screen == KU_SCR_DISPUTE ||
+        a->screen == KU_SCR_DISPUTE_CONFIRM)
+        return "dispute";
+    return "help";
+}
+
+/* 呼叫工作人员: the call goes out with the reason, the screen and (if one is open) the card
+ * session; staff will see the kiosk's screen, so the resident's data goes first. */
+static void call_staff(ku_app *a)
+{
+    struct ku_job j = { .kind = KU_JOB_STAFF_CALL };
+
+    hm_strlcpy(j.reason, staff_reason(a), sizeof(j.reason));
+    hm_strlcpy(j.screen, ku_screen_name(a->screen), sizeof(j.screen));
+    /* The welfare card's session is open on these screens and on the error after a PIN
+     * blocked there; the backend sends it only while it holds one. */
+    j.with_card = has_session_screen(a->screen) ||
+                  (a->screen == KU_SCR_CARD_ERROR && a->err_title == KU_M_ERR_BLOCKED_TITLE);
+    hm_log_info("kiosk: calling staff (%s) from %s", j.reason, j.screen);
+    a->staff_state = KU_STAFF_CALLING;
+    a->staff_waiting = 0;
+    end_session_with(a, &j);
+    go(a, KU_SCR_STAFF);
+}
+
 static void on_card_inserted(ku_app *a, const struct ku_event *ev)
 {
     a->card_present = true;
     a->card_reader = ev->reader;
     a->card_kind = ev->card;
+    if (a->card_stale && ev->reader == a->stale_reader) {
+        /* Back after a reader fault: the same card, or one left behind. Not read by itself. */
+        a->card_stale = false;
+        if (a->screen == KU_SCR_HOME || a->screen == KU_SCR_CARD_ERROR)
+            show_error(a, KU_M_ERR_STALE_TITLE, KU_M_ERR_STALE_HELP, true);
+        return;
+    }
     if (ku_m_screen(a->screen)) {
         ku_m_card_inserted(a);
         return;
@@ -433,11 +534,49 @@ static void on_card_removed(ku_app *a, int reader)
         ku_m_card_removed(a, reader);
         return;
     }
+    if (a->reader_lost)
+        return; /* the service's own goodbye to every card: nobody lifted anything */
     a->card_present = false;
+    if (reader == a->stale_reader)
+        a->card_stale = false;
     if (a->screen == KU_SCR_READING)
         show_error(a, KU_M_ERR_PULLED_TITLE, KU_M_ERR_PULLED_HELP, true);
     else if (has_session_screen(a->screen) || ku_app_holds_personal_data(a))
         end_session(a);
+    else if (a->screen == KU_SCR_CARD_ERROR && a->err_title != KU_M_ERR_PULLED_TITLE &&
+             a->err_title != KU_M_ERR_READER_TITLE)
+        end_session(a); /* the card the error was about is gone: home, for the next tap */
+}
+
+/*
+ * No reader, or no PC/SC service: whatever the visit was, it cannot go on with the card (its
+ * session on the card is gone), so it is wiped and the reader message says what to do. Home,
+ * staff and 好差评 hold nothing of anyone: they stay, with the banner.
+ */
+static void on_reader_lost(ku_app *a)
+{
+    if (a->card_present) {
+        a->card_stale = true;
+        a->stale_reader = a->card_reader;
+    }
+    a->card_present = false;
+    if (!a->reader_lost)
+        hm_log_warn("kiosk: no card reader (or no PC/SC service) on %s", ku_screen_name(a->screen));
+    a->reader_lost = true;
+    if (a->screen == KU_SCR_HOME || a->screen == KU_SCR_STAFF || a->screen == KU_SCR_RATING ||
+        a->screen == KU_SCR_THANKS)
+        return;
+    end_session(a);
+    show_error(a, KU_M_ERR_READER_TITLE, KU_M_ERR_READER_HELP, false);
+}
+
+static void on_reader_back(ku_app *a)
+{
+    if (a->reader_lost)
+        hm_log_info("kiosk: the card reader is back");
+    a->reader_lost = false;
+    if (a->screen == KU_SCR_CARD_ERROR && a->err_title == KU_M_ERR_READER_TITLE)
+        go(a, KU_SCR_HOME);
 }
 
 static void want_card(ku_app *a, enum ku_screen after)
@@ -470,6 +609,8 @@ static void pin_key(ku_app *a, int key)
     }
 }
 
+static void cancel_wait(ku_app *a);
+
 static void on_button(ku_app *a, const char *id)
 {
     hm_log_debug("kiosk: button %s on %s", id, ku_app_screen_label(a));
@@ -493,10 +634,9 @@ static void on_button(ku_app *a, const char *id)
     } else if (strcmp(id, "confirm") == 0) {
         want_card(a, KU_SCR_PIN);
     } else if (strcmp(id, "staff") == 0) {
-        /* Staff will see the resident's screen: drop the data first. */
-        if (ku_app_holds_personal_data(a))
-            end_session(a);
-        go(a, KU_SCR_STAFF);
+        call_staff(a);
+    } else if (strcmp(id, "wait-cancel") == 0 && ku_app_wait_cancellable(a)) {
+        cancel_wait(a);
     } else if (strcmp(id, "done") == 0 &&
                (a->screen == KU_SCR_RECEIPT || a->screen == KU_SCR_QUEUED ||
                 a->screen == KU_SCR_DISPUTED || a->screen == KU_SCR_M_TICKET ||
@@ -576,6 +716,43 @@ static bool busy(enum ku_screen s)
            s == KU_SCR_M_WAIT || s == KU_SCR_M_IDREAD;
 }
 
+bool ku_app_wait_slow(const ku_app *a)
+{
+    return a->waiting_seq && busy(a->screen) && a->now - a->wait_since >= a->cfg.slow_ms;
+}
+
+/*
+ * A confirmation is never abandoned: once the card has signed, the client library keeps it
+ * in its journal and delivers it whatever the kiosk shows, so "cancelled" would be untrue;
+ * its wait ends by itself (the client's timeout turns it into "queued").
+ */
+bool ku_app_wait_cancellable(const ku_app *a)
+{
+    return ku_app_wait_slow(a) && a->wait_kind != KU_JOB_CONFIRM &&
+           a->now - a->wait_since >= a->cfg.cancel_ms;
+}
+
+unsigned ku_app_wait_seconds(const ku_app *a)
+{
+    return a->waiting_seq ? (unsigned)((a->now - a->wait_since) / 1000) : 0;
+}
+
+/* 取消 on a slow wait: the reply will be dropped; say what may have happened. */
+static void cancel_wait(ku_app *a)
+{
+    enum ku_job_kind k = a->wait_kind;
+
+    hm_log_info("kiosk: the resident stopped waiting for a %d job on %s after %u s", (int)k,
+                ku_screen_name(a->screen), ku_app_wait_seconds(a));
+    a->waiting_seq = 0;
+    if (k == KU_JOB_TAP)
+        show_error(a, KU_M_CANCELLED_TITLE, KU_M_CANCELLED_READ, true);
+    else if (k == KU_JOB_DISPUTE)
+        show_error(a, KU_M_CANCELLED_TITLE, KU_M_CANCELLED_DISPUTE, false);
+    else
+        ku_m_wait_cancelled(a, k);
+}
+
 static void on_tick(ku_app *a)
 {
     uint64_t idle = a->cfg.idle_ms * (a->elder ? 2u : 1u);
@@ -589,6 +766,10 @@ static void on_tick(ku_app *a)
     if (a->screen == KU_SCR_THANKS && a->now - a->last_input >= 5000) {
         go(a, KU_SCR_HOME); /* nothing of the resident is held here: no need to ask */
         return;
+    }
+    if (ku_app_wait_slow(a) && !a->slow_said) {
+        a->slow_said = true; /* voice guidance says it too (ku_app_speech_text) */
+        a->speak_again = true;
     }
     if (a->screen == KU_SCR_HOME || busy(a->screen))
         return;
@@ -651,17 +832,10 @@ void ku_app_handle(ku_app *a, const struct ku_event *ev)
         on_tick(a);
         break;
     case KU_EV_READER_LOST:
-        a->reader_lost = true;
-        a->card_present = false;
-        if (a->screen != KU_SCR_HOME && a->screen != KU_SCR_STAFF && a->screen != KU_SCR_RATING &&
-            a->screen != KU_SCR_THANKS &&
-            (!ku_m_screen(a->screen) || a->screen == KU_SCR_M_IDREAD)) {
-            end_session(a);
-            show_error(a, KU_M_ERR_READER_TITLE, KU_M_ERR_READER_HELP, false);
-        }
+        on_reader_lost(a);
         break;
     case KU_EV_READER_BACK:
-        a->reader_lost = false;
+        on_reader_back(a);
         break;
     }
 }
@@ -673,6 +847,22 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
     hm_wipe(&a->s, sizeof(a->s));
     a->idle_warn = false;
     a->offline = false;
+    a->waiting_seq = 0;
+    a->staff_seq = 0;
+    if (a->now < 60000)
+        a->now = 60000;
+    /* Variant 1 of a waiting screen: slower than usual; 2: so slow that 取消 is offered. */
+    if ((s == KU_SCR_READING || s == KU_SCR_CONFIRMING || s == KU_SCR_DISPUTING ||
+         s == KU_SCR_M_WAIT || s == KU_SCR_M_IDREAD) &&
+        variant > 0) {
+        a->waiting_seq = 1;
+        a->wait_kind = s == KU_SCR_READING      ? KU_JOB_TAP
+                       : s == KU_SCR_CONFIRMING ? KU_JOB_CONFIRM
+                       : s == KU_SCR_DISPUTING  ? KU_JOB_DISPUTE
+                       : s == KU_SCR_M_IDREAD   ? KU_JOB_ID
+                                                : KU_JOB_BOOK;
+        a->wait_since = a->now - (variant == 1 ? a->cfg.slow_ms + 2000 : a->cfg.cancel_ms + 3000);
+    }
     if (s != KU_SCR_HOME && s != KU_SCR_CARD_PROMPT && s != KU_SCR_READING &&
         s != KU_SCR_CARD_ERROR && s != KU_SCR_STAFF && s != KU_SCR_RATING && s != KU_SCR_THANKS &&
         !ku_m_screen(s))
@@ -687,9 +877,20 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
         static const enum ku_result errs[] = { KU_R_CARD_PULLED, KU_R_CARD_UNREADABLE,
                                                KU_R_NOT_WELFARE, KU_R_CARD_REFUSED,
                                                KU_R_NETWORK,     KU_R_PIN_BLOCKED };
-        tap_error(a, errs[(size_t)variant % HM_ARRAY_SIZE(errs)]);
+        if (variant == 6) /* 取消 while the status was read, 7: while a dispute was sent */
+            show_error(a, KU_M_CANCELLED_TITLE, KU_M_CANCELLED_READ, true);
+        else if (variant == 7)
+            show_error(a, KU_M_CANCELLED_TITLE, KU_M_CANCELLED_DISPUTE, false);
+        else
+            tap_error(a, errs[(size_t)variant % HM_ARRAY_SIZE(errs)]);
         break;
     }
+    case KU_SCR_STAFF: /* 0: called, 1: calling, 2: the call failed */
+        a->staff_state = variant == 1   ? KU_STAFF_CALLING
+                         : variant == 2 ? KU_STAFF_FAILED
+                                        : KU_STAFF_CALLED;
+        a->staff_waiting = 3;
+        break;
     case KU_SCR_STATUS:
         a->s.page = variant;
         a->idle_warn = variant == 9;
@@ -771,6 +972,11 @@ void ku_app_go(ku_app *a, enum ku_screen s)
 unsigned ku_app_push(ku_app *a, struct ku_job *j)
 {
     return push_job(a, j);
+}
+
+void ku_app_wait(ku_app *a, struct ku_job *j)
+{
+    wait_job(a, j);
 }
 
 void ku_app_end_session(ku_app *a)

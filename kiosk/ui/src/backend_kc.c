@@ -29,6 +29,7 @@ struct kcb {
     cl_monitor *mon;
     char names[READERS][CL_READER_NAME_MAX]; /* by index; under mu */
     bool present[READERS];
+    bool listed[READERS]; /* the reader is there now (names[] keep their index for good) */
     ku_worker *w;
 };
 
@@ -51,11 +52,44 @@ static int reader_index(struct kcb *b, const char *name, bool add)
     return -1;
 }
 
+/*
+ * Tells the app when no card can be read (no PC/SC service, or no reader at all) and when one
+ * can again; *lost is what it was told last. A reader that vanishes with the service comes
+ * back with READER_ADDED after SERVICE_BACK, so "back" waits for a reader.
+ */
+static void tell_readers(struct kcb *b, bool service, bool *lost)
+{
+    bool any = false;
+
+    pthread_mutex_lock(&b->mu);
+    for (int i = 0; i < READERS; i++)
+        any = any || b->listed[i];
+    pthread_mutex_unlock(&b->mu);
+    if (!(service && any) && !*lost) {
+        hm_log_warn("kiosk: %s", service ? "no card reader" : "the PC/SC service is gone");
+        ku_worker_post(b->w, KU_EV_READER_LOST, -1, KU_CARD_UNKNOWN);
+        *lost = true;
+    } else if (service && any && *lost) {
+        hm_log_info("kiosk: a card reader is there again");
+        ku_worker_post(b->w, KU_EV_READER_BACK, -1, KU_CARD_UNKNOWN);
+        *lost = false;
+    }
+}
+
+/* Forgets every reader (the monitor is made again): the app hears of their cards anew. */
+static void forget_readers(struct kcb *b)
+{
+    pthread_mutex_lock(&b->mu);
+    memset(b->listed, 0, sizeof(b->listed));
+    memset(b->present, 0, sizeof(b->present));
+    pthread_mutex_unlock(&b->mu);
+}
+
 static void *monitor(void *arg)
 {
     struct kcb *b = arg;
     cl_ctx *ctx = NULL;
-    bool lost_told = false;
+    bool lost = false, service = true, primed = false;
 
     for (;;) {
         struct cl_event ev;
@@ -73,10 +107,7 @@ static void *monitor(void *arg)
                 ctx = NULL;
             cl_monitor *m = NULL;
             if (!ctx || cl_monitor_new(ctx, &m) != CL_OK) {
-                if (!lost_told) {
-                    ku_worker_post(b->w, KU_EV_READER_LOST, -1, KU_CARD_UNKNOWN);
-                    lost_told = true;
-                }
+                tell_readers(b, false, &lost);
                 hm_sleep_ms(1000);
                 continue;
             }
@@ -85,27 +116,57 @@ static void *monitor(void *arg)
             if (b->quit)
                 cl_monitor_cancel(m);
             pthread_mutex_unlock(&b->mu);
-            if (lost_told)
-                ku_worker_post(b->w, KU_EV_READER_BACK, -1, KU_CARD_UNKNOWN);
-            lost_told = false;
+            /* "Back" once the first reader is reported (or, with none, lost after a wait). */
+            service = true;
+            primed = false;
             continue;
         }
         pthread_mutex_unlock(&b->mu);
         rc = cl_monitor_wait(b->mon, &ev, 1000);
-        if (rc == CL_E_TIMEOUT)
+        if (rc == CL_E_TIMEOUT) {
+            /* The first wait reports the readers there are: none at all is a lost reader. */
+            if (!primed)
+                tell_readers(b, service, &lost);
+            primed = true;
             continue;
-        if (rc != CL_OK)
-            break; /* cancelled */
+        }
+        if (rc == CL_E_CANCELLED)
+            continue; /* quitting: the loop's top says so */
+        if (rc != CL_OK) {
+            /* Something cardlib could not recover from: a new context and monitor. */
+            hm_log_warn("kiosk: the reader monitor failed (%s); starting it again", cl_rc_name(rc));
+            pthread_mutex_lock(&b->mu);
+            cl_monitor_free(b->mon);
+            b->mon = NULL;
+            pthread_mutex_unlock(&b->mu);
+            cl_ctx_free(ctx);
+            ctx = NULL;
+            forget_readers(b);
+            tell_readers(b, false, &lost);
+            hm_sleep_ms(1000);
+            continue;
+        }
         pthread_mutex_lock(&b->mu);
         idx = reader_index(b, ev.reader,
                            ev.kind == CL_EVENT_READER_ADDED || ev.kind == CL_EVENT_CARD_INSERTED);
         bool was = idx >= 0 && b->present[idx];
+        if (idx >= 0 && (ev.kind == CL_EVENT_READER_ADDED || ev.kind == CL_EVENT_CARD_INSERTED))
+            b->listed[idx] = true;
+        if (idx >= 0 && ev.kind == CL_EVENT_READER_REMOVED)
+            b->listed[idx] = false;
         if (idx >= 0 && ev.kind == CL_EVENT_CARD_INSERTED)
             b->present[idx] = true;
         if (idx >= 0 && (ev.kind == CL_EVENT_CARD_REMOVED || ev.kind == CL_EVENT_READER_REMOVED))
             b->present[idx] = false;
         pthread_mutex_unlock(&b->mu);
         hm_log_debug("kiosk: %s on reader %d", cl_event_name(ev.kind), idx);
+        if (ev.kind == CL_EVENT_SERVICE_LOST)
+            service = false;
+        else if (ev.kind == CL_EVENT_SERVICE_BACK)
+            service = true;
+        /* Lost before the cards' removals (the service's); back before the cards found there. */
+        if (ev.kind != CL_EVENT_CARD_REMOVED)
+            tell_readers(b, service, &lost);
         switch (ev.kind) {
         case CL_EVENT_CARD_INSERTED:
             /* What kind of card it is, the tap job finds out (it may take a while). */
@@ -115,12 +176,6 @@ static void *monitor(void *arg)
         case CL_EVENT_READER_REMOVED:
             if (was)
                 ku_worker_post(b->w, KU_EV_CARD_REMOVED, idx, KU_CARD_UNKNOWN);
-            break;
-        case CL_EVENT_SERVICE_LOST:
-            ku_worker_post(b->w, KU_EV_READER_LOST, -1, KU_CARD_UNKNOWN);
-            break;
-        case CL_EVENT_SERVICE_BACK:
-            ku_worker_post(b->w, KU_EV_READER_BACK, -1, KU_CARD_UNKNOWN);
             break;
         default:
             break;
@@ -272,6 +327,22 @@ static void parse_status(json_t *st, struct ku_status *out)
     out->as_of = json_integer_value(json_object_get(st, "iat"));
 }
 
+static bool service_lost(cl_rc rc)
+{
+    return rc == CL_E_NO_SERVICE || rc == CL_E_SERVICE_STOPPED;
+}
+
+/* The worker's PC/SC context made again (no card of the old one may be connected). */
+static bool renew_ctx(struct kcb *b)
+{
+    cl_ctx_free(b->ctx);
+    b->ctx = NULL;
+    if (cl_ctx_new_pcsc(&b->ctx) == CL_OK)
+        return true;
+    b->ctx = NULL;
+    return false;
+}
+
 static void run_tap(struct kcb *b, struct ku_job *job, struct ku_reply *out)
 {
     char name[CL_READER_NAME_MAX] = "";
@@ -305,17 +376,35 @@ static void run_tap(struct kcb *b, struct ku_job *job, struct ku_reply *out)
             crc = cl_card_identify(b->card, &id);
         bool transient = crc == CL_E_TRANSPORT || crc == CL_E_CARD_REMOVED ||
                          crc == CL_E_CARD_RESET || (crc == CL_E_NO_CARD && name[0]);
-        if (crc == CL_OK || !transient || attempt == 2)
+        /* pcscd restarted since the last visit: this context is stale, a new one answers. */
+        bool stale = service_lost(crc) && attempt == 0;
+        if (crc == CL_OK || (!transient && !stale) || attempt == 2)
             break;
         if (connected)
             cl_card_disconnect(b->card, false);
         b->card = NULL;
+        connected = false;
         hm_log_debug("kiosk: reader %d: %s, trying again", job->reader, cl_rc_name(crc));
+        if (stale) {
+            if (!renew_ctx(b))
+                break;
+            continue;
+        }
         hm_sleep_ms(300);
     }
-    if (crc == CL_E_NO_SERVICE || crc == CL_E_SERVICE_STOPPED) {
+    if (service_lost(crc)) {
+        if (connected)
+            cl_card_disconnect(b->card, false);
+        b->card = NULL;
+        connected = false;
         cl_ctx_free(b->ctx);
         b->ctx = NULL;
+    }
+    if (!b->ctx) {
+        out->result = KU_R_CARD_UNREADABLE;
+        hm_strlcpy(out->code, "no_service", sizeof(out->code));
+        hm_log_info("kiosk: no PC/SC service for the card on reader %d", job->reader);
+        return;
     }
     if (!connected) {
         b->card = NULL;
@@ -498,6 +587,30 @@ out:
     json_decref(av);
 }
 
+/*
+ * Whether the card on the reader has gone, giving pcscd up to 1.5 s to notice: a read cut
+ * short by a card taken away fails in many ways (a transport error, secure messaging out of
+ * step), and the resident is told to put it back rather than that it cannot be read.
+ */
+static bool card_gone(struct kcb *b, const char *reader)
+{
+    for (int i = 0; i < 15; i++) {
+        struct cl_reader_info r[CL_READERS_MAX];
+        size_t n = 0;
+        bool present = false;
+
+        if (cl_ctx_list_readers(b->ctx, r, CL_READERS_MAX, &n) != CL_OK)
+            return true;
+        for (size_t k = 0; k < n && k < CL_READERS_MAX; k++)
+            if (strcmp(r[k].name, reader) == 0 && (r[k].state & CL_READER_PRESENT))
+                present = true;
+        if (!present)
+            return true;
+        hm_sleep_ms(100);
+    }
+    return false;
+}
+
 static void run_id(struct kcb *b, struct ku_job *job, struct ku_reply *out)
 {
     const struct kc_mrz mrz = { .doc = job->mrz_doc,
@@ -521,8 +634,11 @@ static void run_id(struct kcb *b, struct ku_job *job, struct ku_reply *out)
         hm_strlcpy(name, b->names[job->reader], sizeof(name));
     pthread_mutex_unlock(&b->mu);
     crc = name[0] ? cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &card) : CL_E_NO_CARD;
+    /* pcscd restarted since the context was made: a new one, once. */
+    if (service_lost(crc) && renew_ctx(b))
+        crc = cl_card_connect(b->ctx, name, CL_SHARE_SHARED, &card);
     if (crc != CL_OK) {
-        if (crc == CL_E_NO_SERVICE || crc == CL_E_SERVICE_STOPPED) {
+        if (service_lost(crc)) {
             cl_ctx_free(b->ctx);
             b->ctx = NULL;
         }
@@ -534,6 +650,8 @@ static void run_id(struct kcb *b, struct ku_job *job, struct ku_reply *out)
     out->result = from_kc(b, rc, out);
     if (rc == KC_E_CARD && kc_last_error(b->client)->card_rc == CL_E_AUTH_FAILED)
         out->result = KU_R_PIN_WRONG; /* the chip refused the typed numbers */
+    else if (rc == KC_E_CARD && out->result == KU_R_CARD_UNREADABLE && card_gone(b, name))
+        out->result = KU_R_CARD_PULLED; /* cut short by the card leaving: put it back */
     else if (rc == KC_E_VERIFY)
         out->result = KU_R_CARD_REFUSED; /* not genuine, found here before anything was sent */
     if (rc == KC_OK) {
@@ -542,7 +660,9 @@ static void run_id(struct kcb *b, struct ku_job *job, struct ku_reply *out)
         hm_strlcpy(out->m.party.id_masked, s.id_masked, sizeof(out->m.party.id_masked));
         out->m.party.sex = s.sex;
     }
-    hm_log_info("kiosk: ID session: %s (%s) %s", kc_rc_name(rc), out->code, s.id_masked);
+    hm_log_info(
+        "kiosk: ID session: %s (%s%s%s) %s", kc_rc_name(rc), out->code, rc == KC_E_CARD ? ", " : "",
+        rc == KC_E_CARD ? cl_rc_name((cl_rc)kc_last_error(b->client)->card_rc) : "", s.id_masked);
     cl_card_disconnect(card, true);
 out:
     hm_wipe(&s, sizeof(s));
@@ -614,6 +734,51 @@ out:
     json_decref(mine);
 }
 
+/* 改约: the people at the kiosk move their appointment; the new ticket comes back. */
+static void run_reschedule(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    const char *const sessions[2] = { job->sessions[0],
+                                      job->sessions[1][0] ? job->sessions[1] : NULL };
+    struct kc_ticket *t = calloc(1, sizeof(*t));
+    kc_rc rc;
+
+    if (!t) {
+        out->result = KU_R_FAILED;
+        return;
+    }
+    rc = kc_reschedule(b->client, job->ticket, sessions, job->date, job->slot, t);
+    out->result = from_kc(b, rc, out);
+    if (rc == KC_OK) {
+        hm_strlcpy(out->m.ticket.token, t->token, sizeof(out->m.ticket.token));
+        hm_strlcpy(out->m.ticket.id, t->id, sizeof(out->m.ticket.id));
+        hm_strlcpy(out->m.ticket.date, t->date, sizeof(out->m.ticket.date));
+        hm_strlcpy(out->m.ticket.slot, t->slot, sizeof(out->m.ticket.slot));
+        hm_strlcpy(out->m.ticket.office, t->office, sizeof(out->m.ticket.office));
+    }
+    hm_log_info("kiosk: reschedule %s to %s %s: %s %s", job->ticket, job->date, job->slot,
+                kc_rc_name(rc), out->code);
+    hm_wipe(t, sizeof(*t));
+    free(t);
+}
+
+/* 呼叫工作人员, with the resident's card session when the screen had one open. */
+static void run_staff_call(struct kcb *b, struct ku_job *job, struct ku_reply *out)
+{
+    struct kc_staff_call call;
+    kc_rc rc;
+
+    memset(&call, 0, sizeof(call));
+    rc = kc_staff_call(b->client, job->reason, job->screen[0] ? job->screen : NULL,
+                       job->with_card && b->have_session ? &b->session : NULL, &call);
+    out->result = from_kc(b, rc, out);
+    if (rc == KC_OK) {
+        out->waiting = call.waiting;
+        hm_strlcpy(out->call, call.id, sizeof(out->call));
+    }
+    hm_log_info("kiosk: staff call (%s) from %s: %s %s, %d waiting", job->reason, job->screen,
+                kc_rc_name(rc), rc == KC_OK ? call.id : out->code, call.waiting);
+}
+
 static void kcb_run(void *p, struct ku_job *job, struct ku_reply *out)
 {
     struct kcb *b = p;
@@ -642,6 +807,12 @@ static void kcb_run(void *p, struct ku_job *job, struct ku_reply *out)
         break;
     case KU_JOB_MINE:
         run_mine(b, job, out);
+        break;
+    case KU_JOB_APPT_RESCHEDULE:
+        run_reschedule(b, job, out);
+        break;
+    case KU_JOB_STAFF_CALL:
+        run_staff_call(b, job, out);
         break;
     case KU_JOB_APPT_CANCEL: {
         kc_rc rc = kc_cancel(b->client, job->ticket, job->sessions[0]);

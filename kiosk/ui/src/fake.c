@@ -159,6 +159,33 @@ static void fake_marriage(struct fake *f, struct ku_job *job, struct ku_reply *o
         hm_strlcpy(m->ticket.date, job->date, sizeof(m->ticket.date));
         hm_strlcpy(m->ticket.slot, job->slot, sizeof(m->ticket.slot));
         hm_strlcpy(m->ticket.office, job->office, sizeof(m->ticket.office));
+    } else if (job->kind == KU_JOB_APPT_RESCHEDULE) {
+        /* As the server does: everyone named must be here, and a full slot changes nothing. */
+        const struct ku_day *d = NULL;
+
+        for (size_t i = 0; i < m->n_days; i++)
+            if (strcmp(m->days[i].date, job->date) == 0)
+                d = &m->days[i];
+        int free_places = 0;
+        for (size_t i = 0; d && i < d->n_slots; i++)
+            if (strcmp(d->slots[i].start, job->slot) == 0)
+                free_places = d->slots[i].free;
+        if (!job->sessions[0][0] ||
+            (strcmp(job->service, "reissue") != 0 && !job->sessions[1][0])) {
+            out->result = KU_R_REFUSED;
+            hm_strlcpy(out->code, "not_your_appointment", sizeof(out->code));
+        } else if (free_places <= 0) {
+            out->result = KU_R_REFUSED;
+            hm_strlcpy(out->code, "slot_full", sizeof(out->code));
+            hm_strlcpy(out->msg_zh, "该时段已约满，请选择其他时段。", sizeof(out->msg_zh));
+            hm_strlcpy(out->msg_en, "This slot is fully booked; please choose another.",
+                       sizeof(out->msg_en));
+        } else {
+            snprintf(m->ticket.id, sizeof(m->ticket.id), "UmVzY2hlZCVfu%03u", job->seq % 1000);
+            hm_strlcpy(m->ticket.date, job->date, sizeof(m->ticket.date));
+            hm_strlcpy(m->ticket.slot, job->slot, sizeof(m->ticket.slot));
+            hm_strlcpy(m->ticket.office, job->office, sizeof(m->ticket.office));
+        }
     }
     hm_wipe(job->mrz_doc, sizeof(job->mrz_doc));
     hm_wipe(job->mrz_birth, sizeof(job->mrz_birth));
@@ -217,7 +244,20 @@ static void fake_run(void *b, struct ku_job *job, struct ku_reply *out)
     case KU_JOB_BOOK:
     case KU_JOB_MINE:
     case KU_JOB_APPT_CANCEL:
+    case KU_JOB_APPT_RESCHEDULE:
         fake_marriage(f, job, out);
+        break;
+    case KU_JOB_STAFF_CALL:
+        /* The hall's queue: this call and two before it. Offline, nobody was told. */
+        if (f->o.offline) {
+            out->result = KU_R_NETWORK;
+            out->offline = true;
+        } else {
+            out->waiting = 3;
+            snprintf(out->call, sizeof(out->call), "C-FAKE-%06u", job->seq);
+        }
+        hm_log_info("kiosk: fake staff call (%s) from %s%s", job->reason, job->screen,
+                    job->with_card ? " with the card session" : "");
         break;
     case KU_JOB_SYNC:
         out->pending = f->o.offline ? 1 : 0;

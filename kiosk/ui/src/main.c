@@ -1,5 +1,6 @@
 /* huimin-kiosk: options, the frame loop that joins app, worker and platform, headless scripts. */
 #include "backend_kc.h"
+#include "demo.h"
 #include "platform.h"
 #include "script.h"
 #include "speech.h"
@@ -31,6 +32,7 @@ struct opts {
     char server[512], cert[PATH_CAP], key[PATH_CAP], cacert[PATH_CAP], signing[PATH_CAP];
     char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], csca_dir[PATH_CAP];
     const char *assets, *font, *script, *shots, *dump_text, *render_all, *speech_wav;
+    const char *demo_cards;
     bool fake, fake_offline, fake_tap_only, headless, no_voice;
     const char *fake_pin;
     int width, height;
@@ -56,6 +58,10 @@ static void usage(FILE *f)
         "  --no-voice           no voice guidance (headless runs have none without\n"
         "                       --speech-wav)\n"
         "  --headless           SDL's offscreen driver, no window\n"
+        "  --demo-cards FILE    demo mode, inside huimin-rig: keys F1..F9 put the file's\n"
+        "                       cards on the rig's readers, F10 takes them away; a strip\n"
+        "                       beside the screen lists them (\"KEY SLOT CARD-FILE LABEL\"\n"
+        "                       a line, see kiosk/ui/src/demo.h)\n"
         "  --script FILE        run these steps (see kiosk/ui/src/script.h); exit 2 when a\n"
         "                       wait times out, 3 when a step cannot be done\n"
         "  --shots DIR          a PNG for every screen reached (and each 'shot')\n"
@@ -158,6 +164,7 @@ static bool parse(struct opts *o, int argc, char **argv)
         { "speech-wav", required_argument, NULL, 'w' },
         { "no-voice", no_argument, NULL, 'n' },
         { "headless", no_argument, NULL, 'H' },
+        { "demo-cards", required_argument, NULL, 'D' },
         { "script", required_argument, NULL, 's' },
         { "shots", required_argument, NULL, 'o' },
         { "dump-text", required_argument, NULL, 'T' },
@@ -194,6 +201,9 @@ static bool parse(struct opts *o, int argc, char **argv)
             break;
         case 'H':
             o->headless = true;
+            break;
+        case 'D':
+            o->demo_cards = optarg;
             break;
         case 't':
             o->fake_tap_only = true;
@@ -279,6 +289,8 @@ struct run {
     ku_platform *plat;
     ku_worker *worker;
     ku_speech *speech; /* NULL: no voice */
+    ku_demo *demo;     /* NULL: not in demo mode */
+    bool demo_pressed; /* a demo step's key was pressed, its card is being moved */
     struct ku_draw_list *dl;
     FILE *dump;
     uint64_t t0, clock_offset, frames;
@@ -356,6 +368,12 @@ static void frame(struct run *r)
     uint64_t h;
 
     ku_app_render(r->app, r->dl);
+    if (r->demo) /* the demo's strip, right of the kiosk's screen */
+        ku_demo_draw(r->demo, r->dl,
+                     (struct ku_rect){ r->o->width, 0,
+                                       ku_demo_strip_width(r->o->width, r->o->height),
+                                       r->o->height },
+                     ku_app_lang(r->app));
     speak(r);
     h = frame_hash(r->dl);
     if (r->frames && h == r->last_frame_hash)
@@ -395,7 +413,10 @@ static bool frame_has_text(const struct ku_draw_list *l, const char *s)
     return false;
 }
 
-/* Sends a command to the rig's virtual card N (huimin-vcard's control socket). */
+/*
+ * Sends a command to the rig's virtual card N (huimin-vcard's control socket), or with N -1 to
+ * the rig itself (huimin-rig's rig.sock: restart-pcscd, unplug...), and waits for its answer.
+ */
 static bool rig_card(int n, const char *cmd)
 {
     const char *dir = getenv("HUIMIN_RIG_DIR");
@@ -407,7 +428,10 @@ static bool rig_card(int n, const char *cmd)
 
     if (!dir)
         return false;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/card%d.sock", dir, n);
+    if (n < 0)
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/rig.sock", dir);
+    else
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/card%d.sock", dir, n);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
@@ -546,15 +570,64 @@ static int step(struct run *r, const struct ku_step *s, uint64_t started)
         return 1;
     case KU_STEP_QUIT:
         return 1;
+    case KU_STEP_DEMO:
+        /* Done once the card is down (or taken away), so the next step sees it there. */
+        if (!r->demo_pressed) {
+            if (!r->demo || !ku_demo_press(r->demo, s->reader)) {
+                fprintf(stderr, "huimin-kiosk: script line %d: no demo card with key %d%s\n",
+                        s->line, s->reader, r->demo ? "" : " (no --demo-cards)");
+                return -3;
+            }
+            r->demo_pressed = true;
+            return 0;
+        }
+        if (!ku_demo_idle(r->demo)) {
+            if (hm_now_ms() - started < 30000)
+                return 0;
+            fprintf(stderr,
+                    "huimin-kiosk: script line %d: the demo card %d was not moved in 30 s\n",
+                    s->line, s->reader);
+            return -2;
+        }
+        r->demo_pressed = false;
+        return 1;
     case KU_STEP_RIG:
         if (!rig_card(s->reader, s->arg)) {
-            fprintf(stderr, "huimin-kiosk: script line %d: the rig's card %d refused '%s'\n",
-                    s->line, s->reader, s->arg);
+            if (s->reader < 0)
+                fprintf(stderr,
+                        "huimin-kiosk: script line %d: the rig refused '%s' (is it "
+                        "huimin-rig's, with rig.sock?)\n",
+                        s->line, s->arg);
+            else
+                fprintf(stderr, "huimin-kiosk: script line %d: the rig's card %d refused '%s'\n",
+                        s->line, s->reader, s->arg);
             return -3;
         }
         return 1;
     }
     return -3;
+}
+
+/* Demo mode's input: F1..F10, or a click on the strip. True when it was the demo's. */
+static bool demo_input(struct run *r, const struct ku_event *ev)
+{
+    int key = -1;
+
+    if (ev->kind == KU_EV_KEY && ev->key >= KU_PKEY_F1) {
+        if (r->demo && ev->key - KU_PKEY_F1 < 10)
+            key = (ev->key - KU_PKEY_F1 + 1) % 10;
+        if (key < 0)
+            return true; /* the app has no use for F-keys */
+    } else if (r->demo && ev->kind == KU_EV_TOUCH && ev->x >= r->o->width) {
+        key = ku_demo_hit(r->demo, ev->x, ev->y);
+        if (key < 0)
+            return true;
+    } else {
+        return false;
+    }
+    if (!ku_demo_press(r->demo, key))
+        hm_log_warn("kiosk: demo: no card with key %d (or too many keys at once)", key);
+    return true;
 }
 
 static int loop(struct run *r, const struct ku_script *sc)
@@ -601,7 +674,8 @@ static int loop(struct run *r, const struct ku_script *sc)
             }
             if (pc == sc->n) {
                 /* Let the worker finish what the last steps asked (an END job wipes the card). */
-                while (ku_worker_busy(r->worker) && hm_now_ms() < deadline)
+                while ((ku_worker_busy(r->worker) || (r->demo && !ku_demo_idle(r->demo))) &&
+                       hm_now_ms() < deadline)
                     hm_sleep_ms(20);
                 drain_worker(r);
                 frame(r);
@@ -610,7 +684,7 @@ static int loop(struct run *r, const struct ku_script *sc)
                 return 0;
             }
         }
-        if (r->o->headless && hm_now_ms() >= deadline) {
+        if ((r->o->headless || sc) && hm_now_ms() >= deadline) {
             if (sc) {
                 fprintf(stderr, "huimin-kiosk: --max-seconds reached at script line %d\n",
                         sc->steps[pc].line);
@@ -621,7 +695,7 @@ static int loop(struct run *r, const struct ku_script *sc)
         w = ku_platform_wait(r->plat, 100, &ev);
         if (w == KU_WAIT_QUIT)
             return 0;
-        if (w == KU_WAIT_INPUT)
+        if (w == KU_WAIT_INPUT && !demo_input(r, &ev))
             feed(r, &ev);
         if (w != KU_WAIT_NONE)
             dirty = true;
@@ -649,15 +723,17 @@ static int render_all(struct run *r)
         enum ku_screen s;
         int variants;
     } screens[] = {
-        { KU_SCR_HOME, 2 },       { KU_SCR_CARD_PROMPT, 1 }, { KU_SCR_READING, 1 },
-        { KU_SCR_CARD_ERROR, 6 }, { KU_SCR_STATUS, 2 },      { KU_SCR_PIN, 2 },
-        { KU_SCR_CONFIRMING, 1 }, { KU_SCR_RECEIPT, 1 },     { KU_SCR_QUEUED, 1 },
-        { KU_SCR_STAFF, 1 },      { KU_SCR_DISPUTE, 1 },     { KU_SCR_DISPUTE_CONFIRM, 1 },
-        { KU_SCR_DISPUTING, 1 },  { KU_SCR_DISPUTED, 1 },    { KU_SCR_RATING, 1 },
-        { KU_SCR_THANKS, 1 },     { KU_SCR_M_SERVICE, 1 },   { KU_SCR_M_WAIT, 1 },
+        /* Variants: ku_app_show_sample()'s (slow and slow-with-cancel waits, the staff call's
+         * three outcomes, the cancelled reads, the reschedule's own summary and ticket...). */
+        { KU_SCR_HOME, 2 },       { KU_SCR_CARD_PROMPT, 1 }, { KU_SCR_READING, 3 },
+        { KU_SCR_CARD_ERROR, 8 }, { KU_SCR_STATUS, 2 },      { KU_SCR_PIN, 2 },
+        { KU_SCR_CONFIRMING, 2 }, { KU_SCR_RECEIPT, 1 },     { KU_SCR_QUEUED, 1 },
+        { KU_SCR_STAFF, 3 },      { KU_SCR_DISPUTE, 1 },     { KU_SCR_DISPUTE_CONFIRM, 1 },
+        { KU_SCR_DISPUTING, 3 },  { KU_SCR_DISPUTED, 1 },    { KU_SCR_RATING, 1 },
+        { KU_SCR_THANKS, 1 },     { KU_SCR_M_SERVICE, 1 },   { KU_SCR_M_WAIT, 3 },
         { KU_SCR_M_OFFICE, 1 },   { KU_SCR_M_DATE, 1 },      { KU_SCR_M_SLOT, 1 },
-        { KU_SCR_M_MRZ, 2 },      { KU_SCR_M_IDCARD, 2 },    { KU_SCR_M_IDREAD, 1 },
-        { KU_SCR_M_SUMMARY, 1 },  { KU_SCR_M_TICKET, 1 },    { KU_SCR_M_REFUSED, 2 },
+        { KU_SCR_M_MRZ, 3 },      { KU_SCR_M_IDCARD, 3 },    { KU_SCR_M_IDREAD, 3 },
+        { KU_SCR_M_SUMMARY, 2 },  { KU_SCR_M_TICKET, 2 },    { KU_SCR_M_REFUSED, 3 },
         { KU_SCR_M_MINE, 1 },     { KU_SCR_M_CANCEL, 1 },    { KU_SCR_M_CANCELLED, 1 },
     };
     const char *dir = r->o->render_all;
@@ -703,6 +779,7 @@ int main(int argc, char **argv)
     struct ku_catalog cats[KU_LANG_COUNT];
     const struct ku_catalog *catp[KU_LANG_COUNT] = { &cats[0], &cats[1] };
     struct ku_script script = { 0 };
+    struct ku_demo_cards demo_cards;
     struct run r = { .o = &o, .dl = &dl, .t0 = hm_now_ms() };
     const struct ku_backend_ops *ops = NULL;
     void *backend = NULL;
@@ -727,6 +804,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "huimin-kiosk: %s\n", err);
         goto out;
     }
+    if (o.demo_cards) {
+        if (o.fake || o.render_all) {
+            fprintf(stderr, "huimin-kiosk: --demo-cards moves the rig's cards: not with --fake "
+                            "or --render-all\n");
+            goto out;
+        }
+        if (!getenv("HUIMIN_RIG_DIR")) {
+            fprintf(stderr, "huimin-kiosk: --demo-cards runs inside huimin-rig (no "
+                            "HUIMIN_RIG_DIR): see scripts/demo-kiosk.sh\n");
+            goto out;
+        }
+        if (!ku_demo_load(&demo_cards, o.demo_cards, err, sizeof(err))) {
+            fprintf(stderr, "huimin-kiosk: %s\n", err);
+            goto out;
+        }
+    }
     if (o.shots)
         mkdir(o.shots, 0755);
     if (o.dump_text && !(r.dump = fopen(o.dump_text, "w"))) {
@@ -744,11 +837,13 @@ int main(int argc, char **argv)
         .offline_sync = true,
     };
     r.app = ku_app_new(&cfg, catp);
-    struct ku_platform_opts po = { .width = o.width,
-                                   .height = o.height,
-                                   .headless = o.headless,
-                                   .font = o.font,
-                                   .title = "惠民自助服务" };
+    struct ku_platform_opts po = {
+        .width = o.width + (o.demo_cards ? ku_demo_strip_width(o.width, o.height) : 0),
+        .height = o.height,
+        .headless = o.headless,
+        .font = o.font,
+        .title = "惠民自助服务"
+    };
     r.plat = r.app ? ku_platform_new(&po, err, sizeof(err)) : NULL;
     if (!r.plat) {
         fprintf(stderr, "huimin-kiosk: %s\n", r.app ? err : "out of memory");
@@ -794,6 +889,12 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (o.demo_cards && !(r.demo = ku_demo_new(&demo_cards, getenv("HUIMIN_RIG_DIR"),
+                                               ku_platform_wake, r.plat, err, sizeof(err)))) {
+        ops->free(backend);
+        fprintf(stderr, "huimin-kiosk: %s\n", err);
+        goto out;
+    }
     r.worker = ku_worker_new(ops, backend, ku_platform_wake, r.plat);
     if (!r.worker) {
         ops->free(backend);
@@ -816,6 +917,7 @@ int main(int argc, char **argv)
     hm_log_info("kiosk: %llu frames, RSS %ld kB", (unsigned long long)r.frames, rss_kb());
 out:
     ku_speech_free(r.speech);
+    ku_demo_free(r.demo);
     ku_worker_free(r.worker);
     ku_platform_free(r.plat);
     ku_app_free(r.app);

@@ -53,12 +53,26 @@ static void wipe_mrz(ku_app *a)
 {
     hm_wipe(a->s.mrz, sizeof(a->s.mrz));
     a->s.mrz_field = 0;
+    a->s.mrz_digits = false;
 }
 
 static void wait_for(ku_app *a, struct ku_job *j)
 {
-    a->waiting_seq = ku_app_push(a, j);
+    ku_app_wait(a, j);
     ku_app_go(a, KU_SCR_M_WAIT);
+}
+
+/* The parties a service needs: the API's spellings and ours ("divorce_apply"...) alike. */
+static int parties_of(const char *service)
+{
+    return strcmp(service, "reissue") == 0 ? 1 : 2;
+}
+
+static int parties_needed(const ku_app *a)
+{
+    if (a->s.resched)
+        return parties_of(a->s.m.appts[a->s.appt_idx].service);
+    return ku_m_service_parties((size_t)a->s.svc);
 }
 
 static void ask_offices(ku_app *a)
@@ -73,8 +87,13 @@ static void ask_days(ku_app *a)
 {
     struct ku_job j = { .kind = KU_JOB_AVAIL };
 
-    hm_strlcpy(j.service, ku_m_service_id((size_t)a->s.svc), sizeof(j.service));
-    hm_strlcpy(j.office, a->s.m.offices[a->s.office_idx].id, sizeof(j.office));
+    if (a->s.resched) { /* the same office and service as the appointment moved */
+        hm_strlcpy(j.service, a->s.m.appts[a->s.appt_idx].service, sizeof(j.service));
+        hm_strlcpy(j.office, a->s.m.appts[a->s.appt_idx].office, sizeof(j.office));
+    } else {
+        hm_strlcpy(j.service, ku_m_service_id((size_t)a->s.svc), sizeof(j.service));
+        hm_strlcpy(j.office, a->s.m.offices[a->s.office_idx].id, sizeof(j.office));
+    }
     wait_for(a, &j);
 }
 
@@ -90,8 +109,18 @@ static void type_mrz(ku_app *a, bool for_mine, int party)
 
 static bool parties_read(const ku_app *a)
 {
-    return a->s.parties[0].session[0] &&
-           (ku_m_service_parties((size_t)a->s.svc) == 1 || a->s.parties[1].session[0]);
+    return a->s.parties[0].session[0] && (parties_needed(a) == 1 || a->s.parties[1].session[0]);
+}
+
+/* 我的预约 again for the person whose card was read: a fresh list. */
+static void ask_mine(ku_app *a)
+{
+    struct ku_job j = { .kind = KU_JOB_MINE };
+
+    a->s.resched = false;
+    hm_wipe(&a->s.parties[1], sizeof(a->s.parties[1]));
+    hm_strlcpy(j.sessions[0], a->s.parties[0].session, sizeof(j.sessions[0]));
+    wait_for(a, &j);
 }
 
 static bool mrz_complete(const ku_app *a, int f)
@@ -110,7 +139,7 @@ static void read_id(ku_app *a)
     hm_strlcpy(j.mrz_expiry, a->s.mrz[2], sizeof(j.mrz_expiry));
     a->s.id_pulled = false;
     a->s.id_reader = a->card_reader;
-    a->waiting_seq = ku_app_push(a, &j); /* wipes j */
+    ku_app_wait(a, &j); /* wipes j */
     ku_app_go(a, KU_SCR_M_IDREAD);
 }
 
@@ -120,11 +149,40 @@ static void refuse(ku_app *a, const struct ku_reply *r, enum ku_msg own, enum ku
     a->s.refuse_own = own;
     a->s.refuse_next = next;
     a->s.refuse_back = back;
+    a->s.refuse_title = a->s.resched ? KU_M_M_RESCHED_REFUSED : 0;
+    a->s.refuse_again = 0;
+    a->s.refetch_mine = false;
     hm_strlcpy(a->s.refuse_zh, r ? r->msg_zh : "", sizeof(a->s.refuse_zh));
     hm_strlcpy(a->s.refuse_en, r ? r->msg_en : "", sizeof(a->s.refuse_en));
     if (!a->s.refuse_zh[0] && !own)
         a->s.refuse_own = KU_M_M_NEXT_STAFF;
     ku_app_go(a, KU_SCR_M_REFUSED);
+}
+
+/* What happened is not known (the answer was lost, or the resident stopped waiting): look
+ * in 我的预约, whose button asks for the list again. */
+static void refuse_unknown(ku_app *a, enum ku_msg own)
+{
+    refuse(a, NULL, own, KU_M_M_NEXT_LOOK_MINE,
+           a->s.parties[0].session[0] ? KU_SCR_M_MINE : KU_SCR_HOME);
+    a->s.refuse_again = KU_M_BTN_MINE;
+    a->s.refetch_mine = true;
+    a->s.refuse_title = KU_M_M_UNKNOWN_TITLE;
+}
+
+void ku_m_wait_cancelled(ku_app *a, enum ku_job_kind kind)
+{
+    if (kind == KU_JOB_BOOK)
+        refuse_unknown(a, KU_M_M_MAYBE_BOOKED);
+    else if (kind == KU_JOB_APPT_RESCHEDULE)
+        refuse_unknown(a, KU_M_M_MAYBE_RESCHEDULED);
+    else if (kind == KU_JOB_APPT_CANCEL)
+        refuse_unknown(a, KU_M_M_MAYBE_CANCELLED);
+    else /* offices, days, the list, an ID card: only read, nothing was done */
+        refuse(a, NULL, KU_M_CANCELLED_READ, KU_M_M_NEXT_TRY_LATER, KU_SCR_HOME);
+    a->s.refuse_title = KU_M_CANCELLED_TITLE;
+    if (kind == KU_JOB_ID)
+        wipe_mrz(a);
 }
 
 /* A refusal's next step from the server's code: choose again, come later, staff. */
@@ -167,6 +225,8 @@ static void on_id(ku_app *a, const struct ku_reply *r)
 
             hm_strlcpy(j.sessions[0], a->s.parties[0].session, sizeof(j.sessions[0]));
             wait_for(a, &j);
+        } else if (a->s.resched) {
+            ask_days(a); /* both here: now the new day */
         } else if (a->s.party == 0 && ku_m_service_parties((size_t)a->s.svc) == 2) {
             type_mrz(a, false, 1);
         } else {
@@ -209,7 +269,16 @@ void ku_m_reply(ku_app *a, const struct ku_reply *r)
         return;
     }
     if (r->result == KU_R_NETWORK) {
-        refuse(a, NULL, KU_M_M_NETWORK, KU_M_M_NEXT_TRY_LATER, KU_SCR_HOME);
+        /* A booking, a change or a cancellation may have been made before the answer was
+         * lost: say so, and where to look. */
+        if (r->kind == KU_JOB_BOOK)
+            refuse_unknown(a, KU_M_M_MAYBE_BOOKED);
+        else if (r->kind == KU_JOB_APPT_RESCHEDULE)
+            refuse_unknown(a, KU_M_M_MAYBE_RESCHEDULED);
+        else if (r->kind == KU_JOB_APPT_CANCEL)
+            refuse_unknown(a, KU_M_M_MAYBE_CANCELLED);
+        else
+            refuse(a, NULL, KU_M_M_NETWORK, KU_M_M_NEXT_TRY_LATER, KU_SCR_HOME);
         return;
     }
     if (r->result == KU_R_REFUSED) {
@@ -242,9 +311,20 @@ void ku_m_reply(ku_app *a, const struct ku_reply *r)
         ku_app_go(a, KU_SCR_M_TICKET);
         break;
     case KU_JOB_MINE:
+        a->s.resched = false;
         a->s.m.n_appts = r->m.n_appts;
         memcpy(a->s.m.appts, r->m.appts, sizeof(a->s.m.appts));
+        a->s.m.n_offices = r->m.n_offices; /* for the offices' names on a new ticket */
+        memcpy(a->s.m.offices, r->m.offices, sizeof(a->s.m.offices));
         ku_app_go(a, KU_SCR_M_MINE);
+        break;
+    case KU_JOB_APPT_RESCHEDULE:
+        a->s.m.ticket = r->m.ticket;
+        hm_log_info("kiosk: rescheduled %s to %s %s: ticket %s", a->s.m.appts[a->s.appt_idx].t,
+                    a->s.m.ticket.date, a->s.m.ticket.slot, a->s.m.ticket.id);
+        hm_strlcpy(a->s.m.appts[a->s.appt_idx].status, "rescheduled",
+                   sizeof(a->s.m.appts[0].status));
+        ku_app_go(a, KU_SCR_M_TICKET);
         break;
     case KU_JOB_APPT_CANCEL:
         hm_strlcpy(a->s.m.appts[a->s.appt_idx].status, "cancelled", sizeof(a->s.m.appts[0].status));
@@ -261,8 +341,7 @@ static bool mrz_put(ku_app *a, int ch)
     size_t n = strlen(f);
     bool letter = ch >= 'A' && ch <= 'Z';
 
-    if ((letter && (a->s.mrz_field != 0 || !strchr(KU_MRZ_LETTERS, ch))) ||
-        (!letter && (ch < '0' || ch > '9')))
+    if ((letter && a->s.mrz_field != 0) || (!letter && (ch < '0' || ch > '9')))
         return false;
     if (n >= ku_m_field_max(a->s.mrz_field))
         return false;
@@ -279,6 +358,7 @@ static void mrz_next(ku_app *a)
     for (int f = 0; f < 3; f++)
         if (!mrz_complete(a, f)) {
             a->s.mrz_field = f;
+            a->s.mrz_digits = f != 0 || a->s.mrz[0][0];
             return;
         }
     ku_app_go(a, KU_SCR_M_IDCARD);
@@ -351,16 +431,21 @@ bool ku_m_button(ku_app *a, const char *id)
             ku_m_key(a, KU_KEY_BACKSPACE);
         else if (strcmp(id + 3, "next") == 0)
             mrz_next(a);
+        else if (strcmp(id + 3, "abc") == 0 && a->s.mrz_field == 0)
+            a->s.mrz_digits = false;
+        else if (strcmp(id + 3, "123") == 0)
+            a->s.mrz_digits = true;
         else if (id[3] && !id[4])
             mrz_put(a, id[3]);
     } else if (a->screen == KU_SCR_M_MRZ && idx_arg(id, "mf-", 2, &i)) {
         a->s.mrz_field = (int)i;
+        a->s.mrz_digits = i != 0 || a->s.mrz[0][0];
     } else if (a->screen == KU_SCR_M_IDCARD && strcmp(id, "read-card") == 0) {
         if (a->card_present)
             read_id(a);
         else
             a->s.id_pulled = true;
-    } else if (a->screen == KU_SCR_M_SUMMARY && strcmp(id, "book") == 0) {
+    } else if (a->screen == KU_SCR_M_SUMMARY && !a->s.resched && strcmp(id, "book") == 0) {
         struct ku_job j = { .kind = KU_JOB_BOOK };
         const struct ku_day *d = &a->s.m.days[a->s.day_idx];
 
@@ -371,8 +456,22 @@ bool ku_m_button(ku_app *a, const char *id)
         for (int p = 0; p < 2; p++)
             hm_strlcpy(j.sessions[p], a->s.parties[p].session, sizeof(j.sessions[p]));
         wait_for(a, &j);
+    } else if (a->screen == KU_SCR_M_SUMMARY && a->s.resched && strcmp(id, "reschedule") == 0) {
+        struct ku_job j = { .kind = KU_JOB_APPT_RESCHEDULE };
+        const struct ku_day *d = &a->s.m.days[a->s.day_idx];
+
+        hm_strlcpy(j.ticket, a->s.m.appts[a->s.appt_idx].t, sizeof(j.ticket));
+        hm_strlcpy(j.service, a->s.m.appts[a->s.appt_idx].service, sizeof(j.service));
+        hm_strlcpy(j.office, a->s.m.appts[a->s.appt_idx].office, sizeof(j.office));
+        hm_strlcpy(j.date, d->date, sizeof(j.date));
+        hm_strlcpy(j.slot, d->slots[a->s.slot_idx].start, sizeof(j.slot));
+        for (int p = 0; p < parties_needed(a); p++)
+            hm_strlcpy(j.sessions[p], a->s.parties[p].session, sizeof(j.sessions[p]));
+        wait_for(a, &j);
     } else if (a->screen == KU_SCR_M_REFUSED && strcmp(id, "choose-again") == 0) {
-        if (a->s.refuse_back == KU_SCR_M_DATE)
+        if (a->s.refetch_mine)
+            ask_mine(a);
+        else if (a->s.refuse_back == KU_SCR_M_DATE)
             ask_days(a); /* fresh free places */
         else if (a->s.refuse_back == KU_SCR_M_MRZ)
             type_mrz(a, a->s.for_mine, a->s.party);
@@ -382,6 +481,17 @@ bool ku_m_button(ku_app *a, const char *id)
                strcmp(a->s.m.appts[i].status, "booked") == 0) {
         a->s.appt_idx = (int)i;
         ku_app_go(a, KU_SCR_M_CANCEL);
+    } else if (a->screen == KU_SCR_M_MINE &&
+               idx_arg(id, "resched-", (long)a->s.m.n_appts - 1, &i) &&
+               strcmp(a->s.m.appts[i].status, "booked") == 0) {
+        /* 改约: everyone the appointment names must be here, as for booking it. */
+        a->s.appt_idx = (int)i;
+        a->s.resched = true;
+        hm_wipe(&a->s.parties[1], sizeof(a->s.parties[1]));
+        if (parties_needed(a) == 2)
+            type_mrz(a, false, 1);
+        else
+            ask_days(a);
     } else if (a->screen == KU_SCR_M_CANCEL && strcmp(id, "cancel-yes") == 0) {
         struct ku_job j = { .kind = KU_JOB_APPT_CANCEL };
 
@@ -433,15 +543,32 @@ void ku_m_sample(ku_app *a, enum ku_screen s, int variant)
 {
     sample_data(a);
     switch (s) {
-    case KU_SCR_M_MRZ:
-        hm_strlcpy(a->s.mrz[0], "HA2468013", sizeof(a->s.mrz[0]));
-        hm_strlcpy(a->s.mrz[1], "9208", sizeof(a->s.mrz[1]));
-        a->s.mrz_field = 1;
+    case KU_SCR_M_MRZ: /* 0: the letters page; 1: a wrong number, the digits; 2: 改约 */
+        hm_strlcpy(a->s.mrz[0], variant ? "HA2468013" : "HA", sizeof(a->s.mrz[0]));
+        hm_strlcpy(a->s.mrz[1], variant ? "9208" : "", sizeof(a->s.mrz[1]));
+        a->s.mrz_field = variant ? 1 : 0;
+        a->s.mrz_digits = variant != 0;
         a->s.party = variant ? 1 : 0;
         a->s.mrz_wrong = variant == 1;
+        a->s.resched = variant == 2;
         break;
     case KU_SCR_M_IDCARD:
         a->s.id_pulled = variant == 1;
+        a->s.party = variant == 2 ? 1 : 0;
+        a->s.resched = variant == 2;
+        break;
+    case KU_SCR_M_DATE:
+    case KU_SCR_M_SLOT:
+    case KU_SCR_M_SUMMARY:
+    case KU_SCR_M_TICKET: /* variant 1: 改约 of the first appointment, to Monday 10:00 */
+        a->s.resched = variant == 1;
+        a->s.appt_idx = 0;
+        if (variant == 1) {
+            a->s.day_idx = 5;
+            a->s.slot_idx = 3;
+            hm_strlcpy(a->s.m.ticket.date, "2026-12-07", sizeof(a->s.m.ticket.date));
+            hm_strlcpy(a->s.m.ticket.slot, "10:00", sizeof(a->s.m.ticket.slot));
+        }
         break;
     case KU_SCR_M_MINE:
     case KU_SCR_M_CANCEL:
@@ -449,7 +576,10 @@ void ku_m_sample(ku_app *a, enum ku_screen s, int variant)
         hm_wipe(&a->s.parties[1], sizeof(a->s.parties[1])); /* 我的预约 reads one card */
         break;
     case KU_SCR_M_REFUSED:
-        if (variant == 1) {
+        if (variant == 2) { /* the answer to a change was lost */
+            a->s.resched = true;
+            refuse_unknown(a, KU_M_M_MAYBE_RESCHEDULED);
+        } else if (variant == 1) {
             a->s.refuse_own = KU_M_M_NETWORK;
             a->s.refuse_next = KU_M_M_NEXT_TRY_LATER;
             a->s.refuse_back = KU_SCR_HOME;

@@ -47,6 +47,8 @@
     X(KU_M_ERR_PAY_HELP, "err.pay.help")                         \
     X(KU_M_ERR_READER_TITLE, "err.reader.title")                 \
     X(KU_M_ERR_READER_HELP, "err.reader.help")                   \
+    X(KU_M_ERR_STALE_TITLE, "err.stale.title")                   \
+    X(KU_M_ERR_STALE_HELP, "err.stale.help")                     \
     X(KU_M_STATUS_TITLE, "status.title")                         \
     X(KU_M_STATUS_HELLO, "status.hello")                         \
     X(KU_M_STATUS_CARD_NO, "status.card_no")                     \
@@ -83,6 +85,7 @@
     X(KU_M_QUEUED_TITLE, "queued.title")                         \
     X(KU_M_QUEUED_HELP, "queued.help")                           \
     X(KU_M_BANNER_OFFLINE, "banner.offline")                     \
+    X(KU_M_BANNER_READER, "banner.reader")                       \
     X(KU_M_STAFF_TITLE, "staff.title")                           \
     X(KU_M_STAFF_HELP, "staff.help")                             \
     X(KU_M_IDLE_TITLE, "idle.title")                             \
@@ -217,7 +220,37 @@
     X(KU_M_M_CANCEL_TITLE, "m.cancel.title")                     \
     X(KU_M_M_CANCEL_HELP, "m.cancel.help")                       \
     X(KU_M_M_CANCELLED_TITLE, "m.cancelled.title")               \
-    X(KU_M_M_CANCELLED_HELP, "m.cancelled.help")
+    X(KU_M_M_CANCELLED_HELP, "m.cancelled.help")                 \
+    X(KU_M_SLOW_WAIT, "slow.wait")                               \
+    X(KU_M_SLOW_CANCEL_HINT, "slow.cancel_hint")                 \
+    X(KU_M_SLOW_CONFIRM, "slow.confirm")                         \
+    X(KU_M_CANCELLED_TITLE, "cancelled.title")                   \
+    X(KU_M_CANCELLED_READ, "cancelled.read")                     \
+    X(KU_M_CANCELLED_DISPUTE, "cancelled.dispute")               \
+    X(KU_M_M_MAYBE_BOOKED, "m.maybe_booked")                     \
+    X(KU_M_M_MAYBE_RESCHEDULED, "m.maybe_rescheduled")           \
+    X(KU_M_M_MAYBE_CANCELLED, "m.maybe_cancelled")               \
+    X(KU_M_M_NEXT_LOOK_MINE, "m.next.look_mine")                 \
+    X(KU_M_M_RESCHED_TITLE, "m.resched.title")                   \
+    X(KU_M_M_RESCHED_FROM, "m.resched.from")                     \
+    X(KU_M_M_RESCHED_TO, "m.resched.to")                         \
+    X(KU_M_M_RESCHED_HELP, "m.resched.help")                     \
+    X(KU_M_M_RESCHED_DONE, "m.resched.done")                     \
+    X(KU_M_M_RESCHED_REFUSED, "m.resched.refused")               \
+    X(KU_M_M_UNKNOWN_TITLE, "m.unknown.title")                   \
+    X(KU_M_M_SLOT_CURRENT, "m.slot.current")                     \
+    X(KU_M_BTN_RESCHED, "btn.resched")                           \
+    X(KU_M_BTN_RESCHED_YES, "btn.resched_yes")                   \
+    X(KU_M_M_MRZ_TITLE_OTHER, "m.mrz.title_other")               \
+    X(KU_M_M_IDCARD_TITLE_OTHER, "m.idcard.title_other")         \
+    X(KU_M_M_RESCHED_OTHER, "m.resched.other")                   \
+    X(KU_M_BTN_LETTERS, "btn.letters")                           \
+    X(KU_M_BTN_DIGITS, "btn.digits")                             \
+    X(KU_M_STAFF_CALLING, "staff.calling")                       \
+    X(KU_M_STAFF_CALLING_HELP, "staff.calling_help")             \
+    X(KU_M_STAFF_CALLED, "staff.called")                         \
+    X(KU_M_STAFF_WAITING, "staff.waiting")                       \
+    X(KU_M_STAFF_FAILED, "staff.failed")
 
 enum ku_msg {
 #define KU_MSG_ENUM(id, key) id,

@@ -23,6 +23,10 @@ void ku_platform_free(ku_platform *p);
 
 enum ku_wait { KU_WAIT_NONE = 0, KU_WAIT_INPUT, KU_WAIT_WOKEN, KU_WAIT_QUIT };
 
+/* The function keys F1..F12 come as KU_EV_KEY keys KU_PKEY_F1 + 0..11: demo mode's card keys,
+ * which main.c keeps from the app. */
+#define KU_PKEY_F1 0x1001
+
 /* Waits up to timeout_ms; KU_WAIT_INPUT fills ev (touch or key, without the time). */
 enum ku_wait ku_platform_wait(ku_platform *p, int timeout_ms, struct ku_event *ev);
 /* Any thread: makes a waiting ku_platform_wait return KU_WAIT_WOKEN. arg is the platform. */

@@ -113,6 +113,7 @@ ku_platform *ku_platform_new(const struct ku_platform_opts *o, char *err, size_t
         snprintf(err, cap, "SDL_CreateRenderer: %s", SDL_GetError());
         goto fail;
     }
+    hm_log_info("kiosk: SDL video driver %s", SDL_GetCurrentVideoDriver());
     SDL_RenderSetLogicalSize(p->ren, p->w, p->h);
     SDL_SetRenderDrawBlendMode(p->ren, SDL_BLENDMODE_BLEND);
     return p;
@@ -160,6 +161,11 @@ static int key_of(SDL_Keycode k)
         return '0' + (int)(k - SDLK_0);
     if (k >= SDLK_KP_1 && k <= SDLK_KP_9)
         return '1' + (int)(k - SDLK_KP_1);
+    /* Letters for document numbers on the MRZ keypad (the app takes either case). */
+    if (k >= SDLK_a && k <= SDLK_z)
+        return 'A' + (int)(k - SDLK_a);
+    if (k >= SDLK_F1 && k <= SDLK_F12)
+        return KU_PKEY_F1 + (int)(k - SDLK_F1);
     switch (k) {
     case SDLK_KP_0:
         return '0';
@@ -313,9 +319,40 @@ struct line {
     size_t off, len;
 };
 
+static bool starts_with_any(const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (strncmp(s, *set, strlen(*set)) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Whether a line may end before byte p (the line-breaking rules of Chinese
+ * typesetting, 禁则): never with closing punctuation at the start of the next
+ * line, nor with opening punctuation at the end of this one.
+ */
+static bool may_break_before(const char *s, size_t p, size_t len)
+{
+    static const char *const closers[] = { "，", "。", "、", "；", "：", "！", "？", "）", "」",
+                                           "』", "”",  "’",  "》", "〉", "】", "…",  "％", NULL };
+    static const char *const openers[] = { "（", "「", "『", "“", "‘", "《", "〈", "【", NULL };
+    size_t q = p;
+
+    if (p == 0 || p >= len)
+        return true;
+    if ((s[p] && strchr(")]},.;:!?%", s[p])) || starts_with_any(s + p, closers))
+        return false;
+    while (q > 0 && ((unsigned char)s[q - 1] & 0xC0) == 0x80)
+        q--;
+    q = q > 0 ? q - 1 : 0; /* the first byte of the character before p */
+    return !strchr("([{", s[q]) && !starts_with_any(s + q, openers);
+}
+
 /*
  * Greedy wrapping as screens.c estimates it: between CJK characters, at
- * spaces for words. Returns the number of lines (at most LINES_MAX).
+ * spaces for words, never against may_break_before(). Returns the number of
+ * lines (at most LINES_MAX).
  */
 static size_t wrap(TTF_Font *f, const char *s, int w, struct line *out)
 {
@@ -344,12 +381,14 @@ static size_t wrap(TTF_Font *f, const char *s, int w, struct line *out)
             i = cut;
             continue;
         }
-        if (s[i] == ' ' || (unsigned char)s[i] >= 0x80)
-            last_break = s[i] == ' ' ? i : j;
-        if ((unsigned char)s[i] >= 0x80)
+        if (s[i] == ' ')
+            last_break = i;
+        else if ((unsigned char)s[i] >= 0x80 && may_break_before(s, j, len))
+            last_break = j;
+        if ((unsigned char)s[i] >= 0x80 && may_break_before(s, i, len))
             last_break = i; /* may break before a CJK character */
         i = j;
-        if ((unsigned char)s[i - 1] >= 0x80 || s[i - 1] == ' ')
+        if (s[i - 1] == ' ' || ((unsigned char)s[i - 1] >= 0x80 && may_break_before(s, i, len)))
             last_break = i;
     }
     if (start < len && n < LINES_MAX)

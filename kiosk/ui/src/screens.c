@@ -400,6 +400,24 @@ static void header(struct ctx *c, const char *title)
              s, c->small, c->t->banner_fg, KU_ALIGN_LEFT, true);
         c->y += bh;
     }
+    /* No reader (or no PC/SC service): on every screen until it is back, with what to do. */
+    if (c->a->reader_lost && c->a->screen != KU_SCR_CARD_ERROR) {
+        const char *s = tr(c, KU_M_BANNER_READER);
+        int w = c->W - 2 * c->m - px(c, 4) - c->small * 2;
+        int bh = text_lines(s, c->small, w) * line_h(c->small) + px(c, 4);
+
+        rect(c, (struct ku_rect){ 0, c->y - c->gap, c->W, bh }, c->t->banner, 0, 0, 0);
+        icon(c,
+             (struct ku_rect){ c->m, c->y - c->gap + (bh - c->small * 2) / 2, c->small * 2,
+                               c->small * 2 },
+             KU_ICON_WARN, c->t->banner_fg == 0xFFFFFFFFu ? c->t->warn : c->t->banner_fg,
+             c->t->banner); /* the icon's "!" is white: never on a white disc */
+        text(c,
+             (struct ku_rect){ c->m + c->small * 2 + px(c, 4), c->y - c->gap + px(c, 2), w,
+                               bh - px(c, 4) },
+             s, c->small, c->t->banner_fg, KU_ALIGN_LEFT, true);
+        c->y += bh;
+    }
 }
 
 static void period_text(struct ctx *c, const char *period, char *buf, size_t cap)
@@ -484,10 +502,23 @@ static void scr_home(struct ctx *c)
 }
 
 static void scr_message(struct ctx *c, enum ku_msg title, enum ku_msg help, enum ku_icon ic,
-                        uint32_t icolor, const struct bdef *b, size_t nb, bool progress)
+                        uint32_t icolor, const struct bdef *b0, size_t nb, bool progress)
 {
     int bottom = c->H - c->m, side = px(c, c->a->elder ? 60 : 45);
+    bool slow = progress && ku_app_wait_slow(c->a);
+    bool can_cancel = slow && ku_app_wait_cancellable(c->a);
+    struct bdef b[4];
+    char buf[320], secs[16];
 
+    /* A slow wait: the picture smaller, so what it means and 取消 fit below. */
+    if (slow)
+        side = px(c, c->a->elder ? 40 : 30);
+    nb = nb < 3 ? nb : 3;
+    if (can_cancel)
+        b[0] = (struct bdef){ "wait-cancel", tr(c, KU_M_BTN_CANCEL), ST_PRIMARY };
+    for (size_t i = 0; i < nb; i++)
+        b[i + can_cancel] = b0[i];
+    nb += can_cancel;
     header(c, tr(c, title));
     for (size_t i = nb; i-- > 0;)
         button_row(c, &bottom, &b[i], 1);
@@ -507,6 +538,57 @@ static void scr_message(struct ctx *c, enum ku_msg title, enum ku_msg help, enum
     c->y += side + px(c, 6);
     para(c, tr(c, title), c->big, c->t->fg, KU_ALIGN_CENTER, true);
     para(c, tr(c, help), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    if (!slow)
+        return;
+    snprintf(secs, sizeof(secs), "%u", ku_app_wait_seconds(c->a));
+    c->y += c->gap;
+    para(c, trf(c, buf, sizeof(buf), KU_M_SLOW_WAIT, secs, NULL, NULL), c->body, c->t->warn,
+         KU_ALIGN_CENTER, true);
+    if (c->a->wait_kind == KU_JOB_CONFIRM)
+        para(c, tr(c, KU_M_SLOW_CONFIRM), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    else if (can_cancel)
+        para(c, tr(c, KU_M_SLOW_CANCEL_HINT), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+}
+
+/* 呼叫工作人员: the call on its way, made (how many wait), or not made (raise a hand). */
+static void scr_staff(struct ctx *c)
+{
+    const struct bdef home = { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY };
+    int bottom = c->H - c->m, side = px(c, c->a->elder ? 50 : 40);
+    char buf[256], n[16];
+
+    header(c, tr(c, KU_M_STAFF_TITLE));
+    button_row(c, &bottom, &home, 1);
+    c->y += px(c, 6);
+    if (c->a->staff_state == KU_STAFF_CALLING) {
+        struct ku_cmd *x =
+            cmd(c, KU_CMD_PROGRESS, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
+        if (x) {
+            x->color = c->t->staff;
+            x->phase = (int)(c->a->now / 4 % 360);
+        }
+    } else {
+        icon(c, (struct ku_rect){ (c->W - side) / 2, c->y, side, side },
+             c->a->staff_state == KU_STAFF_CALLED ? KU_ICON_STAFF : KU_ICON_WARN,
+             c->a->staff_state == KU_STAFF_CALLED ? c->t->staff : c->t->warn, c->t->fg);
+    }
+    c->y += side + px(c, 6);
+    switch (c->a->staff_state) {
+    case KU_STAFF_CALLING:
+        para(c, tr(c, KU_M_STAFF_CALLING), c->big, c->t->fg, KU_ALIGN_CENTER, true);
+        para(c, tr(c, KU_M_STAFF_CALLING_HELP), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+        break;
+    case KU_STAFF_CALLED:
+        snprintf(n, sizeof(n), "%d", c->a->staff_waiting);
+        para(c, tr(c, KU_M_STAFF_CALLED), c->big, c->t->ok, KU_ALIGN_CENTER, true);
+        para(c, trf(c, buf, sizeof(buf), KU_M_STAFF_WAITING, n, NULL, NULL), c->body, c->t->fg,
+             KU_ALIGN_CENTER, false);
+        break;
+    case KU_STAFF_FAILED:
+        para(c, tr(c, KU_M_STAFF_FAILED), c->big, c->t->warn, KU_ALIGN_CENTER, true);
+        para(c, tr(c, KU_M_STAFF_HELP), c->body, c->t->fg, KU_ALIGN_CENTER, true);
+        break;
+    }
 }
 
 static void scr_card_prompt(struct ctx *c)
@@ -1156,31 +1238,49 @@ static void scr_m_slot(struct ctx *c)
     for (size_t i = 0; i < d->n_slots && i < KU_SLOT_MAX; i++) {
         const struct ku_slot *s = &d->slots[i];
 
+        /* 改约 to the time it already has would change nothing: that one is marked, not offered. */
+        const struct ku_appt *now = &c->a->s.m.appts[c->a->s.appt_idx];
+        bool current =
+            c->a->s.resched && strcmp(now->date, d->date) == 0 && strcmp(now->slot, s->start) == 0;
+
         snprintf(num, sizeof(num), "%d", s->free);
         snprintf(g[i].id, sizeof(g[i].id), "slot-%zu", i);
-        trf(c, g[i].label, sizeof(g[i].label), s->free > 0 ? KU_M_M_SLOT_LABEL : KU_M_M_SLOT_FULL,
+        trf(c, g[i].label, sizeof(g[i].label),
+            current       ? KU_M_M_SLOT_CURRENT
+            : s->free > 0 ? KU_M_M_SLOT_LABEL
+                          : KU_M_M_SLOT_FULL,
             s->start, s->end, num);
-        g[i].enabled = s->free > 0;
+        g[i].enabled = s->free > 0 && !current;
         g[i].st = ST_PRIMARY;
     }
     grid(c, g, d->n_slots < KU_SLOT_MAX ? d->n_slots : KU_SLOT_MAX, 2, bottom);
 }
 
+/*
+ * The MRZ keypad. A document number may hold any letter, so the first field has two pages: the
+ * 26 letters (seven to a row) and the ten digits (five to a row), each key a full target in
+ * 长辈模式; the dates have the digits page only. The last row switches pages, deletes, and goes
+ * on to the next field.
+ */
 static void scr_m_mrz(struct ctx *c)
 {
     static const enum ku_msg names[3] = { KU_M_M_MRZ_DOC, KU_M_M_MRZ_BIRTH, KU_M_M_MRZ_EXPIRY };
     const char *letters = KU_MRZ_LETTERS;
-    struct gdef g[16];
+    struct gdef g[32];
     char buf[160], who[16];
-    int bottom = c->H - c->m;
-    size_t n;
+    int bottom = c->H - c->m, field = c->a->s.mrz_field;
+    bool digits = field != 0 || c->a->s.mrz_digits;
+    size_t n, len = strlen(c->a->s.mrz[field]);
 
     snprintf(who, sizeof(who), "%d", c->a->s.party + 1);
-    header(c, c->a->s.for_mine ? tr(c, KU_M_M_MRZ_TITLE_MINE)
-                               : trf(c, buf, sizeof(buf), KU_M_M_MRZ_TITLE, who, NULL, NULL));
+    header(c, c->a->s.for_mine  ? tr(c, KU_M_M_MRZ_TITLE_MINE)
+              : c->a->s.resched ? tr(c, KU_M_M_MRZ_TITLE_OTHER)
+                                : trf(c, buf, sizeof(buf), KU_M_M_MRZ_TITLE, who, NULL, NULL));
     home_row(c, &bottom);
     if (c->a->s.mrz_wrong)
         para(c, tr(c, KU_M_M_MRZ_WRONG), c->body, c->t->warn, KU_ALIGN_LEFT, true);
+    else if (c->a->s.resched && field == 0 && !len)
+        para(c, tr(c, KU_M_M_RESCHED_OTHER), c->body, c->t->fg, KU_ALIGN_LEFT, false);
     else
         para(c, tr(c, KU_M_M_MRZ_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
     for (int f = 0; f < 3; f++) {
@@ -1189,37 +1289,53 @@ static void scr_m_mrz(struct ctx *c)
         char val[24];
 
         snprintf(g[f].id, sizeof(g[f].id), "mf-%d", f);
-        snprintf(val, sizeof(val), "%s%s", v, f == c->a->s.mrz_field ? "▏" : "");
+        snprintf(val, sizeof(val), "%s%s", v, f == field ? "▏" : "");
         trf(c, g[f].label, sizeof(g[f].label), KU_M_M_MRZ_FIELD, tr(c, names[f]), val, NULL);
         hm_wipe(val, sizeof(val));
         g[f].enabled = true;
-        g[f].st = f == c->a->s.mrz_field ? ST_PRIMARY : ST_SECONDARY;
+        g[f].st = f == field ? ST_PRIMARY : ST_SECONDARY;
     }
     grid(c, g, 3, 1, bottom);
-    /* Letters only where they belong: the document number. */
-    for (n = 0; letters[n] && n < 12; n++) {
-        snprintf(g[n].id, sizeof(g[n].id), "mk-%c", letters[n]);
-        snprintf(g[n].label, sizeof(g[n].label), "%c", letters[n]);
-        g[n].enabled = c->a->s.mrz_field == 0;
-        g[n].st = ST_SECONDARY;
-    }
-    grid(c, g, n, 6, bottom);
-    static const char *const keys[12] = { "1", "2", "3", "4",   "5", "6",
-                                          "7", "8", "9", "del", "0", "next" };
-    for (n = 0; n < 12; n++) {
-        bool next = strcmp(keys[n], "next") == 0, del = strcmp(keys[n], "del") == 0;
-        size_t len = strlen(c->a->s.mrz[c->a->s.mrz_field]);
+    c->y += c->gap;
+    /* The last row first, from the bottom up, so the keys above always leave room for it. */
+    struct gdef ctl[3];
+    size_t nc = 0;
 
-        snprintf(g[n].id, sizeof(g[n].id), "mk-%s", keys[n]);
-        hm_strlcpy(g[n].label,
-                   next  ? tr(c, KU_M_BTN_NEXT_FIELD)
-                   : del ? tr(c, KU_M_BTN_DEL)
-                         : keys[n],
-                   sizeof(g[n].label));
-        g[n].enabled = next ? len >= (c->a->s.mrz_field ? 6u : 5u) : true;
-        g[n].st = next ? ST_PRIMARY : ST_SECONDARY;
+    if (field == 0) {
+        hm_strlcpy(ctl[nc].id, digits ? "mk-abc" : "mk-123", sizeof(ctl[nc].id));
+        hm_strlcpy(ctl[nc].label, tr(c, digits ? KU_M_BTN_LETTERS : KU_M_BTN_DIGITS),
+                   sizeof(ctl[nc].label));
+        ctl[nc].enabled = true;
+        ctl[nc++].st = ST_SECONDARY;
     }
-    grid(c, g, 12, 3, bottom);
+    hm_strlcpy(ctl[nc].id, "mk-del", sizeof(ctl[nc].id));
+    hm_strlcpy(ctl[nc].label, tr(c, KU_M_BTN_DEL), sizeof(ctl[nc].label));
+    ctl[nc].enabled = true;
+    ctl[nc++].st = ST_SECONDARY;
+    hm_strlcpy(ctl[nc].id, "mk-next", sizeof(ctl[nc].id));
+    hm_strlcpy(ctl[nc].label, tr(c, KU_M_BTN_NEXT_FIELD), sizeof(ctl[nc].label));
+    ctl[nc].enabled = len >= (field ? 6u : 5u);
+    ctl[nc++].st = ST_PRIMARY;
+    if (digits) {
+        for (n = 0; n < 10; n++) {
+            char k = n < 9 ? (char)('1' + n) : '0';
+
+            snprintf(g[n].id, sizeof(g[n].id), "mk-%c", k);
+            snprintf(g[n].label, sizeof(g[n].label), "%c", k);
+            g[n].enabled = true;
+            g[n].st = ST_SECONDARY;
+        }
+        grid(c, g, n, 5, bottom);
+    } else {
+        for (n = 0; letters[n] && n < 26; n++) {
+            snprintf(g[n].id, sizeof(g[n].id), "mk-%c", letters[n]);
+            snprintf(g[n].label, sizeof(g[n].label), "%c", letters[n]);
+            g[n].enabled = true;
+            g[n].st = ST_SECONDARY;
+        }
+        grid(c, g, n, 7, bottom);
+    }
+    grid(c, ctl, nc, (int)nc, bottom);
     hm_wipe(g, sizeof(g)); /* the fields' labels held the typed numbers */
 }
 
@@ -1231,8 +1347,9 @@ static void scr_m_idcard(struct ctx *c)
     int bottom = c->H - c->m, iw = (c->W - 2 * c->m) * 3 / 4;
 
     snprintf(who, sizeof(who), "%d", c->a->s.party + 1);
-    header(c, c->a->s.for_mine ? tr(c, KU_M_M_IDCARD_TITLE_MINE)
-                               : trf(c, buf, sizeof(buf), KU_M_M_IDCARD_TITLE, who, NULL, NULL));
+    header(c, c->a->s.for_mine  ? tr(c, KU_M_M_IDCARD_TITLE_MINE)
+              : c->a->s.resched ? tr(c, KU_M_M_IDCARD_TITLE_OTHER)
+                                : trf(c, buf, sizeof(buf), KU_M_M_IDCARD_TITLE, who, NULL, NULL));
     button_row(c, &bottom, &b[1], 1);
     button_row(c, &bottom, &b[0], 1);
     c->y += px(c, 6);
@@ -1259,6 +1376,43 @@ static void party_lines(struct ctx *c)
     }
 }
 
+static enum ku_msg service_msg_of(const char *id);
+
+/* 改约's summary: the appointment as it was and as it will be, the people, 确认改约. */
+static void scr_m_resched_summary(struct ctx *c)
+{
+    const struct ku_day *d = &c->a->s.m.days[c->a->s.day_idx];
+    const struct ku_appt *p = &c->a->s.m.appts[c->a->s.appt_idx];
+    char buf[256], dt[64];
+    int bottom = c->H - c->m;
+    const struct bdef b[] = { { "reschedule", tr(c, KU_M_BTN_RESCHED_YES), ST_PRIMARY },
+                              { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY } };
+
+    header(c, tr(c, KU_M_M_RESCHED_TITLE));
+    button_row(c, &bottom, &b[1], 1);
+    button_row(c, &bottom, &b[0], 1);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_SUMMARY_SERVICE, tr(c, service_msg_of(p->service)), NULL,
+             NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_SUMMARY_OFFICE,
+             p->office_name[0] ? p->office_name : p->office, NULL, NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_RESCHED_FROM,
+             day_text(c, p->date, weekday(p->date), dt, sizeof(dt)), p->slot, NULL),
+         c->body, c->t->muted, KU_ALIGN_LEFT, false);
+    para(c,
+         trf(c, buf, sizeof(buf), KU_M_M_RESCHED_TO,
+             day_text(c, d->date, weekday(d->date), dt, sizeof(dt)),
+             d->slots[c->a->s.slot_idx].start, NULL),
+         c->body, c->t->fg, KU_ALIGN_LEFT, true);
+    party_lines(c);
+    c->y += c->gap;
+    para(c, tr(c, KU_M_M_RESCHED_HELP), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+}
+
 static void scr_m_summary(struct ctx *c)
 {
     const struct ku_day *d = &c->a->s.m.days[c->a->s.day_idx];
@@ -1267,6 +1421,10 @@ static void scr_m_summary(struct ctx *c)
     const struct bdef b[] = { { "book", tr(c, KU_M_BTN_BOOK), ST_PRIMARY },
                               { "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY } };
 
+    if (c->a->s.resched) {
+        scr_m_resched_summary(c);
+        return;
+    }
     header(c, tr(c, KU_M_M_SUMMARY_TITLE));
     button_row(c, &bottom, &b[1], 1);
     button_row(c, &bottom, &b[0], 1);
@@ -1303,9 +1461,11 @@ static void scr_m_ticket(struct ctx *c)
     char buf[256], dt[64], idl[96];
     int bottom = c->H - c->m, side;
 
-    header(c, tr(c, KU_M_M_TICKET_TITLE));
+    enum ku_msg title = c->a->s.resched ? KU_M_M_RESCHED_DONE : KU_M_M_TICKET_TITLE;
+
+    header(c, tr(c, title));
     button_row(c, &bottom, &done, 1);
-    para(c, tr(c, KU_M_M_TICKET_TITLE), c->big, c->t->ok, KU_ALIGN_CENTER, true);
+    para(c, tr(c, title), c->big, c->t->ok, KU_ALIGN_CENTER, true);
     para(c,
          trf(c, buf, sizeof(buf), KU_M_M_TICKET_WHEN,
              day_text(c, t->date, weekday(t->date), dt, sizeof(dt)), t->slot,
@@ -1349,10 +1509,13 @@ static void scr_m_refused(struct ctx *c)
     int bottom = c->H - c->m, side = px(c, c->a->elder ? 50 : 35);
 
     if (c->a->s.refuse_back != KU_SCR_HOME)
-        b[n++] = (struct bdef){ "choose-again", tr(c, KU_M_BTN_CHOOSE_AGAIN), ST_PRIMARY };
+        b[n++] = (struct bdef){
+            "choose-again",
+            tr(c, c->a->s.refuse_again ? c->a->s.refuse_again : KU_M_BTN_CHOOSE_AGAIN), ST_PRIMARY
+        };
     b[n++] = (struct bdef){ "staff", tr(c, KU_M_BTN_STAFF), ST_STAFF };
     b[n++] = (struct bdef){ "home", tr(c, KU_M_BTN_HOME), ST_SECONDARY };
-    header(c, tr(c, KU_M_M_REFUSED_TITLE));
+    header(c, tr(c, c->a->s.refuse_title ? c->a->s.refuse_title : KU_M_M_REFUSED_TITLE));
     for (size_t i = n; i-- > 0;)
         button_row(c, &bottom, &b[i], 1);
     c->y += px(c, 6);
@@ -1409,7 +1572,9 @@ static void scr_m_mine(struct ctx *c)
     for (size_t i = 0; i < m->n_appts; i++) {
         const struct ku_appt *p = &m->appts[i];
         bool booked = strcmp(p->status, "booked") == 0;
-        int th, bh = booked ? button_h(c, tr(c, KU_M_BTN_CANCEL_APPT), w / 2) + c->gap : 0;
+        int bw = (w - px(c, 4) - c->gap) / 2, bh1 = button_h(c, tr(c, KU_M_BTN_CANCEL_APPT), bw),
+            bh2 = button_h(c, tr(c, KU_M_BTN_RESCHED), bw);
+        int th, bh = booked ? (bh1 > bh2 ? bh1 : bh2) + c->gap : 0;
 
         appt_text(c, p, buf, sizeof(buf));
         th = text_lines(buf, c->body, w - px(c, 4)) * line_h(c->body);
@@ -1422,9 +1587,13 @@ static void scr_m_mine(struct ctx *c)
         if (booked) {
             char id[32];
 
+            snprintf(id, sizeof(id), "resched-%zu", i);
+            button(c, id,
+                   (struct ku_rect){ c->m + px(c, 2), c->y + px(c, 2) + th, bw, bh - c->gap },
+                   tr(c, KU_M_BTN_RESCHED), ST_PRIMARY, true);
             snprintf(id, sizeof(id), "cancel-%zu", i);
             button(c, id,
-                   (struct ku_rect){ c->m + w / 2 - px(c, 2), c->y + px(c, 2) + th, w / 2,
+                   (struct ku_rect){ c->m + px(c, 2) + bw + c->gap, c->y + px(c, 2) + th, bw,
                                      bh - c->gap },
                    tr(c, KU_M_BTN_CANCEL_APPT), ST_SECONDARY, true);
         }
@@ -1500,8 +1669,7 @@ void ku_app_render(ku_app *a, struct ku_draw_list *l)
                     false);
         break;
     case KU_SCR_STAFF:
-        scr_message(&c, KU_M_STAFF_TITLE, KU_M_STAFF_HELP, KU_ICON_STAFF, t->staff, &home, 1,
-                    false);
+        scr_staff(&c);
         break;
     case KU_SCR_DISPUTE:
         scr_dispute(&c);
@@ -1527,10 +1695,16 @@ void ku_app_render(ku_app *a, struct ku_draw_list *l)
     case KU_SCR_M_SERVICE:
         scr_m_service(&c);
         break;
-    case KU_SCR_M_WAIT:
-        scr_message(&c, KU_M_M_WAIT_TITLE, KU_M_M_WAIT_HELP, KU_ICON_NETWORK, t->btn, &home, 1,
-                    true);
+    case KU_SCR_M_WAIT: {
+        /* While a booking, a change or a cancellation is on its way, 返回首页 would leave the
+         * resident not knowing whether it was made: only 取消 (which says so) is offered. */
+        enum ku_job_kind wk = a->wait_kind;
+        bool write = a->waiting_seq && (wk == KU_JOB_BOOK || wk == KU_JOB_APPT_RESCHEDULE ||
+                                        wk == KU_JOB_APPT_CANCEL);
+        scr_message(&c, KU_M_M_WAIT_TITLE, KU_M_M_WAIT_HELP, KU_ICON_NETWORK, t->btn, &home,
+                    write ? 0 : 1, true);
         break;
+    }
     case KU_SCR_M_OFFICE:
         scr_m_office(&c);
         break;
@@ -1666,7 +1840,6 @@ void ku_app_speech_text(ku_app *a, char *buf, size_t cap)
         [KU_SCR_M_MINE] = { KU_M_M_MINE_TITLE, KU_M_M_MINE_TITLE },
         [KU_SCR_M_CANCEL] = { KU_M_M_CANCEL_TITLE, KU_M_M_CANCEL_HELP },
         [KU_SCR_M_CANCELLED] = { KU_M_M_CANCELLED_TITLE, KU_M_M_CANCELLED_HELP },
-        [KU_SCR_STAFF] = { KU_M_STAFF_TITLE, KU_M_STAFF_HELP },
         [KU_SCR_DISPUTE_CONFIRM] = { KU_M_DISPUTE_CONFIRM_TITLE, KU_M_DISPUTE_CONFIRM_HELP },
         [KU_SCR_DISPUTING] = { KU_M_DISPUTING_TITLE, KU_M_DISPUTING_HELP },
         [KU_SCR_DISPUTED] = { KU_M_DISPUTED_TITLE, KU_M_DISPUTED_HELP },
@@ -1713,6 +1886,22 @@ void ku_app_speech_text(ku_app *a, char *buf, size_t cap)
                    : a->s.mrz_field == 1 ? KU_M_M_MRZ_BIRTH
                                          : KU_M_M_MRZ_EXPIRY));
         break;
+    case KU_SCR_STAFF: {
+        char w[16];
+
+        snprintf(w, sizeof(w), "%d", a->staff_waiting);
+        if (a->staff_state == KU_STAFF_CALLED) {
+            say(&c, buf, cap, tr(&c, KU_M_STAFF_CALLED));
+            say(&c, buf, cap, trf(&c, line, sizeof(line), KU_M_STAFF_WAITING, w, NULL, NULL));
+        } else if (a->staff_state == KU_STAFF_FAILED) {
+            say(&c, buf, cap, tr(&c, KU_M_STAFF_FAILED));
+            say(&c, buf, cap, tr(&c, KU_M_STAFF_HELP));
+        } else {
+            say(&c, buf, cap, tr(&c, KU_M_STAFF_CALLING));
+            say(&c, buf, cap, tr(&c, KU_M_STAFF_CALLING_HELP));
+        }
+        break;
+    }
     case KU_SCR_M_IDCARD:
         if (a->s.id_pulled)
             say(&c, buf, cap, tr(&c, KU_M_M_IDCARD_PULLED));
@@ -1734,6 +1923,14 @@ void ku_app_speech_text(ku_app *a, char *buf, size_t cap)
             say(&c, buf, cap, tr(&c, plain[a->screen].help));
         }
         break;
+    }
+    if (ku_app_wait_slow(a)) {
+        snprintf(n, sizeof(n), "%u", ku_app_wait_seconds(a));
+        say(&c, buf, cap, trf(&c, line, sizeof(line), KU_M_SLOW_WAIT, n, NULL, NULL));
+        if (a->wait_kind == KU_JOB_CONFIRM)
+            say(&c, buf, cap, tr(&c, KU_M_SLOW_CONFIRM));
+        else if (ku_app_wait_cancellable(a))
+            say(&c, buf, cap, tr(&c, KU_M_SLOW_CANCEL_HINT));
     }
     if (a->screen == KU_SCR_HOME)
         say(&c, buf, cap, tr(&c, KU_M_SPEECH_REPEAT));

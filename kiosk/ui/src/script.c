@@ -111,9 +111,14 @@ static bool parse_line(char *line, struct ku_step *st, const char **why)
     if (strcmp(w, "key") == 0) {
         a1 = word(&p);
         st->kind = KU_STEP_KEY;
-        *why = "key enter|escape|backspace";
+        *why = "key enter|escape|backspace|F1..F10";
         if (!a1)
             return false;
+        if ((a1[0] == 'F' || a1[0] == 'f') && hm_parse_long(a1 + 1, 1, 10, &n)) {
+            st->kind = KU_STEP_DEMO;
+            st->reader = (int)(n % 10);
+            return true;
+        }
         st->key = strcmp(a1, "enter") == 0       ? KU_KEY_ENTER
                   : strcmp(a1, "escape") == 0    ? KU_KEY_ESCAPE
                   : strcmp(a1, "backspace") == 0 ? KU_KEY_BACKSPACE
@@ -153,13 +158,27 @@ static bool parse_line(char *line, struct ku_step *st, const char **why)
     if (strcmp(w, "rig") == 0) {
         a1 = word(&p);
         st->kind = KU_STEP_RIG;
-        *why = "rig N COMMAND...";
-        if (!a1 || !hm_parse_long(a1, 0, 7, &n) || !*p)
+        *why = "rig N COMMAND... | rig pcscd restart-pcscd|stop-pcscd|start-pcscd|unplug|plug";
+        if (!a1 || !*p)
             return false;
-        st->reader = (int)n;
+        if (strcmp(a1, "pcscd") == 0)
+            st->reader = -1; /* the rig itself (rig.sock) */
+        else if (hm_parse_long(a1, 0, 7, &n))
+            st->reader = (int)n;
+        else
+            return false;
         while (*p == ' ' || *p == '\t')
             p++;
         return *p && hm_strlcpy(st->arg, p, sizeof(st->arg)) < sizeof(st->arg);
+    }
+    if (strcmp(w, "demo") == 0) {
+        a1 = word(&p);
+        st->kind = KU_STEP_DEMO;
+        *why = "demo N: a demo card's key 1..9, or 0 to take the cards away";
+        if (!a1 || !hm_parse_long(a1, 0, 9, &n) || word(&p))
+            return false;
+        st->reader = (int)n;
+        return true;
     }
     if (strcmp(w, "quit") == 0) {
         st->kind = KU_STEP_QUIT;

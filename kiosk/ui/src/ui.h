@@ -97,6 +97,8 @@ enum ku_job_kind {
     KU_JOB_BOOK,        /* book the slot for the parties' ID sessions: a ticket */
     KU_JOB_MINE,        /* the appointments of an ID session's person */
     KU_JOB_APPT_CANCEL, /* cancel one of them */
+    KU_JOB_APPT_RESCHEDULE, /* move one of them to another day and slot: a new ticket */
+    KU_JOB_STAFF_CALL, /* 呼叫工作人员: POST /v1/staff-calls (reason, screen, card session) */
     KU_JOB_COUNT
 };
 
@@ -226,8 +228,10 @@ struct ku_job {
     char reason[16]; /* DISPUTE: not_received, wrong_amount, other */
     char service[24], office[32], date[11], slot[6]; /* AVAIL, BOOK */
     char mrz_doc[12], mrz_birth[8], mrz_expiry[8];   /* ID: wiped by whoever is done with them */
-    char sessions[2][64];                            /* BOOK; MINE, APPT_CANCEL: [0] */
-    char ticket[32];                                 /* APPT_CANCEL */
+    char sessions[2][64]; /* BOOK, APPT_RESCHEDULE; MINE, APPT_CANCEL: [0] */
+    char ticket[32];      /* APPT_CANCEL, APPT_RESCHEDULE */
+    char screen[33];      /* STAFF_CALL: the name of the screen the resident called from */
+    bool with_card;       /* STAFF_CALL: send the open card session (the resident) too */
 };
 
 struct ku_reply {
@@ -243,6 +247,8 @@ struct ku_reply {
     char dispute[64];              /* DISPUTE: the dispute's number ("dispute") */
     char msg_zh[512], msg_en[512]; /* a refusal's own messages from the server */
     struct ku_mdata m;             /* the marriage jobs */
+    int waiting;                   /* STAFF_CALL: open calls at this office, this one included */
+    char call[32];                 /* STAFF_CALL: the call's number */
 };
 
 enum ku_ev_kind {
@@ -328,6 +334,8 @@ struct ku_config {
     bool elder;
     bool offline_sync; /* ask for KU_JOB_SYNC every sync_ms while entries are pending */
     uint64_t sync_ms;
+    uint64_t slow_ms;   /* a wait this long says "slower than usual" (0: 4000) */
+    uint64_t cancel_ms; /* and this long offers 取消 (0: 10000, under the client's timeout) */
 };
 
 /* Pixels for millimetres at dpi (rounded up: a target is never smaller than asked). */

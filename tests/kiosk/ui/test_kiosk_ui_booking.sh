@@ -7,7 +7,10 @@
 # and puts the card down; the summary shows masked ID numbers only; the booking's ticket QR code
 # in the screenshot is read by zbarimg and verified by huimin-verify. A second booking of the
 # same couple is refused with the server's message and what to do next. Then 我的预约 with
-# 李娜's card lists it and cancels it after asking, and huimin-client sees it cancelled.
+# 李娜's card lists it and 改约 moves it (王建国 reads his card too; a day, a slot, the summary, a
+# new ticket whose QR code huimin-verify verifies); 我的预约 cancels the new one after asking,
+# and huimin-client sees the old one rescheduled and the new one cancelled. Last, 呼叫工作人员
+# on the home screen reaches the hall's queue (huimin-admin exceptions).
 set -u
 . "${HUIMIN_SOURCE_DIR:?run under ctest}/tests/server/lib/server-lib.sh"
 HI="$BIN/tools/huimin-issue"
@@ -219,6 +222,66 @@ awk '/screen=m-refused/ { on = 1 } on' "$OUT/again.txt" | LC_ALL=C grep -q '[^ -
 grep -q "active_booking_exists" "$OUT/again.log" || fail "not refused as active_booking_exists"
 echo "a second booking of the couple: the server's message and 我的预约 as the next step"
 
+# --- 改约: 李娜's card, the list, 王建国's card, a new day and slot, a new ticket -------------
+cat >"$WORK/resched.script" <<'S'
+wait screen home 20s
+touch mine
+wait screen m-mrz 5s
+touch mk-H
+touch mk-A
+type 2468013
+key enter
+type 920817
+key enter
+type 420817
+key enter
+wait screen m-idcard 5s
+card insert id 0
+wait screen m-mine 60s
+touch resched-*
+wait screen m-mrz 5s
+wait text 另一位申请人 5s
+shot resched-mrz
+card remove 0
+touch mk-H
+touch mk-A
+type 7654321
+key enter
+type 900515
+key enter
+type 400515
+key enter
+wait screen m-idcard 5s
+card insert id 1
+wait screen m-date 60s
+touch day-*
+wait screen m-slot 5s
+touch slot-*
+wait screen m-summary 5s
+wait text 确认改约 5s
+shot resched-summary
+touch reschedule
+wait screen m-ticket 30s
+wait text 改约成功 5s
+shot resched-ticket
+touch done
+wait screen rating 10s
+card remove 1
+S
+kiosk resched "$WORK/resched.script"
+no_full_ids "$OUT/resched.txt" "$OUT/resched.log"
+grep -q "原来：" "$OUT/resched.txt" || fail "the summary does not show the old appointment"
+token=$(zbarimg -q --raw "$OUT/resched/resched-ticket.png" 2>/dev/null | head -1)
+[ -n "$token" ] || fail "zbarimg read no QR code in the new ticket's screenshot"
+out=$("$HV" --cert "$K/signing.pem" --ca "$D/pki/root-ca.pem" "$token" 2>&1) ||
+    fail "huimin-verify does not verify the new ticket: $out"
+echo "$out" | grep -q "^Genuine: this ticket" || fail "the new ticket is not genuine: $out"
+echo "$out" | grep -q "王建国  330\*\{11\}0034" || fail "王建国 not on the new ticket: $out"
+T2=$(awk '/screen=m-ticket/ { on = 1 } on' "$OUT/resched.txt" | grep -o "预约号：[A-Za-z0-9_-]*" |
+    head -1 | sed 's/预约号：//')
+[ -n "$T2" ] && [ "$T2" != "$T" ] || fail "no new booking number after 改约 ($T2, was $T)"
+echo "改约 at the kiosk: $T moved, new ticket $T2 read by zbarimg and genuine for huimin-verify"
+
 # --- 我的预约: 李娜's card, the list, cancel after asking ------------------------------------
 cat >"$WORK/mine.script" <<'S'
 wait screen home 20s
@@ -257,8 +320,27 @@ out=$("$KC" id-session --config "$K/client.conf" --reader 0 --doc HA2468013 --bi
     --expiry 420817 --json 2>&1) || fail "id-session: $out"
 A=$(echo "$out" | sed -n 's/.*"id_session":"\([^"]*\)".*/\1/p')
 out=$("$KC" mine --config "$K/client.conf" --id-session "$A" 2>&1) || fail "mine: $out"
-echo "$out" | grep "$T" | grep -q "cancelled" || fail "the ticket is not cancelled: $out"
-echo "我的预约: listed, cancelled after asking; huimin-client sees $T cancelled"
+echo "$out" | grep "$T2" | grep -q "cancelled" || fail "the new ticket is not cancelled: $out"
+echo "$out" | grep "$T" | grep -q "rescheduled" || fail "the old ticket is not rescheduled: $out"
+echo "我的预约: listed, cancelled after asking; huimin-client sees $T rescheduled, $T2 cancelled"
+
+# --- 呼叫工作人员: the call reaches the hall's queue with the kiosk and the screen ------------
+cat >"$WORK/staff.script" <<'S'
+wait screen home 20s
+touch staff
+wait screen staff 5s
+wait text 已通知工作人员，请在这里稍候 30s
+shot staff
+touch home
+wait screen home 5s
+S
+kiosk staff "$WORK/staff.script"
+grep -q "位居民在等工作人员" "$OUT/staff.txt" || fail "the staff screen does not say how many wait"
+out=$("$ADMIN" exceptions --dir "$D" 2>&1) || fail "huimin-admin exceptions: $out"
+echo "$out" | grep -q "呼叫工作人员" || fail "no staff call in the hall's queue: $out"
+echo "$out" | grep -q "贺州 1号机" || fail "the staff call does not name the kiosk: $out"
+echo "$out" | grep -q "Screen *home" || fail "the staff call does not name the screen: $out"
+echo "呼叫工作人员: the call is in huimin-admin exceptions with the kiosk and the screen"
 
 stop_server
 echo "PASS: 婚姻登记预约 and 我的预约 at the kiosk through pcscd and huimin-server"

@@ -4,6 +4,7 @@
 #include "script.h"
 #include "speech.h"
 #include "ui.h"
+#include "worker.h"
 
 #include "hm/util.h"
 
@@ -1021,7 +1022,7 @@ static void test_marriage_keypad(void **state)
     assert_string_equal(ku_app_screen_label(a), "m-mrz");
     assert_false(ku_app_button_rect(a, "mk-next", &r)); /* nothing typed yet */
     touch(a, "mk-H");
-    key(a, 'x'); /* not a letter of the keypad */
+    key(a, '-'); /* no document number holds it */
     key(a, '1');
     assert_string_equal(a->s.mrz[0], "H1");
     key(a, KU_KEY_BACKSPACE);
@@ -1197,6 +1198,728 @@ static void test_mine_cancel(void **state)
     ku_app_free(a);
 }
 
+/* ---- 改约, slow waits, the MRZ keypad, 呼叫工作人员 ------------------------------------ */
+
+static bool has_button(ku_app *a, const char *id)
+{
+    struct ku_rect r;
+
+    return ku_app_button_rect(a, id, &r);
+}
+
+/* Runs the job through the fake backend (online or not) and hands its reply to the app. */
+static void fake_answer(ku_app *a, struct ku_job *j, bool offline)
+{
+    const struct ku_backend_ops *ops;
+    void *b;
+    struct ku_fake_opts o = { .offline = offline };
+    struct ku_reply *rep = calloc(1, sizeof(*rep));
+    struct ku_event e = { .kind = KU_EV_REPLY, .now_ms = clock_ms, .reply = rep };
+
+    assert_non_null(rep);
+    assert_true(ku_fake_backend_new(&o, &ops, &b));
+    rep->kind = j->kind;
+    rep->seq = j->seq;
+    ops->run(b, j, rep);
+    ops->free(b);
+    ku_app_handle(a, &e);
+    free(rep);
+}
+
+/* 我的预约 read for 李娜: the app on m-mine. */
+static ku_app *at_mine(bool elder)
+{
+    ku_app *a = new_app(elder);
+    struct ku_event ins = { .kind = KU_EV_CARD_INSERTED, .now_ms = clock_ms, .card = KU_CARD_ID };
+    struct ku_job j;
+
+    touch(a, "mine");
+    type_mrz(a, "HA2468013", "920817", "420817");
+    ku_app_handle(a, &ins);
+    j = take(a, KU_JOB_ID);
+    mreply(a, &j, KU_R_OK, NULL, "li");
+    j = take(a, KU_JOB_MINE);
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-mine");
+    return a;
+}
+
+/* From 我的预约 through the other party's card to the summary of the change. */
+static ku_app *at_resched_summary(bool elder)
+{
+    ku_app *a = at_mine(elder);
+    struct ku_event ins = {
+        .kind = KU_EV_CARD_INSERTED, .now_ms = clock_ms, .card = KU_CARD_ID, .reader = 1
+    };
+    struct ku_job j;
+    struct ku_rect r;
+
+    assert_false(ku_app_button_rect(a, "resched-1", &r)); /* cancelled: nothing to move */
+    touch(a, "resched-0");
+    /* A marriage needs both: the other party types the numbers and reads the card. */
+    assert_string_equal(ku_app_screen_label(a), "m-mrz");
+    assert_true(drawn(a, "另一位申请人"));
+    type_mrz(a, "HA7654321", "900515", "400515");
+    assert_string_equal(ku_app_screen_label(a), "m-idcard");
+    ku_app_handle(a, &ins);
+    j = take(a, KU_JOB_ID);
+    assert_string_equal(j.mrz_doc, "HA7654321");
+    fake_answer(a, &j, false);
+    assert_true(all_zero(a->s.mrz, sizeof(a->s.mrz)));
+    assert_string_equal(a->s.parties[1].name, "王建国");
+    /* Then a day with free places at the same office, for the same service. */
+    j = take(a, KU_JOB_AVAIL);
+    assert_string_equal(j.office, "hz-hall");
+    assert_string_equal(j.service, "marriage");
+    fake_answer(a, &j, false);
+    assert_string_equal(ku_app_screen_label(a), "m-date");
+    assert_false(ku_app_button_rect(a, "day-1", &r)); /* full */
+    touch(a, "day-3");
+    touch(a, "slot-2");
+    assert_string_equal(ku_app_screen_label(a), "m-summary");
+    return a;
+}
+
+static void test_reschedule(void **state)
+{
+    ku_app *a = at_resched_summary(false);
+    struct ku_job j;
+    struct ku_rect r;
+
+    (void)state;
+    assert_true(drawn(a, "确认改约"));
+    assert_true(drawn(a, "原来：12月5日 星期六 09:00"));
+    assert_true(drawn(a, "改为：12月5日 星期六 09:30"));
+    assert_true(drawn(a, "王建国  330***********0034"));
+    assert_false(ku_app_button_rect(a, "book", &r)); /* a change, not a second booking */
+    touch(a, "reschedule");
+    j = take(a, KU_JOB_APPT_RESCHEDULE);
+    assert_string_equal(j.ticket, "Qm9va2luZzEyMzQ0");
+    assert_string_equal(j.date, "2026-12-05");
+    assert_string_equal(j.slot, "09:30");
+    assert_string_equal(j.sessions[0], "S-li");
+    assert_int_equal(strncmp(j.sessions[1], "S-wang-", 7), 0); /* the fake's session */
+    fake_answer(a, &j, false);
+    assert_string_equal(ku_app_screen_label(a), "m-ticket");
+    assert_true(drawn(a, "改约成功"));
+    assert_true(drawn(a, "12月5日 星期六 09:30，贺州市八步区婚姻登记处"));
+    ku_app_render(a, &dl);
+    bool qr = false;
+    for (size_t i = 0; i < dl.n; i++)
+        qr = qr || (dl.cmds[i].kind == KU_CMD_QR && strstr(ku_cmd_text(&dl, &dl.cmds[i]), "eyJ"));
+    assert_true(qr);
+    ku_app_set_lang(a, KU_LANG_EN);
+    assert_true(drawn(a, "Changed"));
+    touch(a, "done");
+    assert_string_equal(ku_app_screen_label(a), "rating");
+    assert_false(ku_app_holds_personal_data(a));
+    ku_app_free(a);
+}
+
+static void test_reschedule_refusals(void **state)
+{
+    ku_app *a = at_resched_summary(true);
+    struct ku_job j;
+
+    (void)state;
+    /* Full meanwhile: nothing changed; choose again with fresh places, cards not read again. */
+    touch(a, "reschedule");
+    j = take(a, KU_JOB_APPT_RESCHEDULE);
+    mreply(a, &j, KU_R_REFUSED, "slot_full", NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    assert_true(drawn(a, "未能改约"));
+    assert_true(drawn(a, "服务器说：slot_full"));
+    assert_true(drawn(a, "请选择其他日期或时段"));
+    touch(a, "choose-again");
+    j = take(a, KU_JOB_AVAIL);
+    assert_string_equal(j.office, "hz-hall");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    touch(a, "day-3");
+    touch(a, "slot-0");
+    assert_string_equal(ku_app_screen_label(a), "m-summary");
+    assert_true(drawn(a, "改为：12月5日 星期六 08:30"));
+    /* Not the people of the appointment: what to do is to ask staff. */
+    touch(a, "reschedule");
+    j = take(a, KU_JOB_APPT_RESCHEDULE);
+    mreply(a, &j, KU_R_REFUSED, "not_your_appointment", NULL);
+    assert_true(drawn(a, "请呼叫工作人员"));
+    ku_app_free(a);
+
+    /* The answer was lost: it may or may not have been made; 我的预约 shows which. */
+    a = at_resched_summary(false);
+    touch(a, "reschedule");
+    j = take(a, KU_JOB_APPT_RESCHEDULE);
+    fake_answer(a, &j, true);
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    assert_true(drawn(a, "改约可能已经完成，也可能没有"));
+    assert_true(drawn(a, "不能确定是否办好"));
+    assert_true(drawn(a, "我的预约"));
+    assert_false(drawn(a, "暂时连不上服务器")); /* not "nothing happened" */
+    ku_app_set_lang(a, KU_LANG_EN);
+    assert_true(drawn(a, "may or may not have been made"));
+    ku_app_set_lang(a, KU_LANG_ZH);
+    touch(a, "choose-again");
+    j = take(a, KU_JOB_MINE);
+    assert_string_equal(j.sessions[0], "S-li");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-mine");
+    assert_false(a->s.resched);
+    ku_app_free(a);
+
+    /* A one-party service needs no second card: straight to the days. */
+    a = at_mine(false);
+    hm_strlcpy(a->s.m.appts[0].service, "reissue", sizeof(a->s.m.appts[0].service));
+    hm_strlcpy(a->s.m.appts[0].slot, "09:30", sizeof(a->s.m.appts[0].slot));
+    touch(a, "resched-0");
+    j = take(a, KU_JOB_AVAIL);
+    assert_string_equal(j.service, "reissue");
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    touch(a, "day-3");
+    /* The time it has now is marked and not offered: moving there would change nothing. */
+    assert_false(has_button(a, "slot-2"));
+    assert_true(drawn(a, "09:30–10:00  现在的预约"));
+    touch(a, "slot-3");
+    touch(a, "reschedule");
+    j = take(a, KU_JOB_APPT_RESCHEDULE);
+    assert_string_equal(j.sessions[0], "S-li");
+    assert_string_equal(j.sessions[1], "");
+    fake_answer(a, &j, false);
+    assert_string_equal(ku_app_screen_label(a), "m-ticket");
+    ku_app_free(a);
+}
+
+static void test_slow_wait_and_cancel(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_job j;
+
+    (void)state;
+    /* Reading the status: a few seconds is normal, then "slower than usual", then 取消. */
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    tick(a, 3000);
+    assert_false(drawn(a, "比平时慢"));
+    assert_false(has_button(a, "wait-cancel"));
+    tick(a, 1500);
+    assert_true(drawn(a, "比平时慢一些，请再稍等。已经等了 4 秒。"));
+    assert_false(has_button(a, "wait-cancel"));
+    tick(a, 6000);
+    assert_true(drawn(a, "已经等了 10 秒"));
+    assert_true(has_button(a, "wait-cancel"));
+    assert_string_equal(ku_app_screen_label(a), "reading"); /* no idle question on a wait */
+    touch(a, "wait-cancel");
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    assert_true(drawn(a, "已停止等待"));
+    assert_true(drawn(a, "什么都没有办理"));
+    reply(a, &j, KU_R_OK, 0); /* the answer that came too late: dropped */
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    assert_false(ku_app_holds_personal_data(a));
+    assert_false(drawn(a, "张秀英"));
+    ku_app_free(a);
+
+    /* A confirmation is never "cancelled": the journal delivers it; the screen says so. */
+    a = at_status(true);
+    touch(a, "confirm-0");
+    for (const char *p = "123456"; *p; p++)
+        key(a, *p);
+    key(a, KU_KEY_ENTER);
+    j = take(a, KU_JOB_CONFIRM);
+    assert_string_equal(ku_app_screen_label(a), "confirming");
+    char said[1024];
+    enum ku_lang said_lang;
+    (void)ku_app_take_speech(a, said, sizeof(said), &said_lang); /* "正在确认" */
+    tick(a, 30000);
+    /* 长辈模式 says it as well, once the wait turns slow. */
+    assert_true(ku_app_take_speech(a, said, sizeof(said), &said_lang));
+    assert_non_null(strstr(said, "比平时慢"));
+    assert_non_null(strstr(said, "不会丢失"));
+    assert_false(ku_app_take_speech(a, said, sizeof(said), &said_lang));
+    assert_true(drawn(a, "比平时慢"));
+    assert_true(drawn(a, "这次确认会保存在本机"));
+    assert_false(has_button(a, "wait-cancel"));
+    int min_text = 1 << 20;
+    check_layout(a, 25, &min_text);
+    reply(a, &j, KU_R_QUEUED, 0);
+    assert_string_equal(ku_app_screen_label(a), "queued");
+    ku_app_free(a);
+
+    /* A dispute: it may have been recorded. */
+    a = at_status(false);
+    touch(a, "dispute-0");
+    touch(a, "reason-not_received");
+    touch(a, "submit");
+    j = take(a, KU_JOB_DISPUTE);
+    tick(a, 11000);
+    touch(a, "wait-cancel");
+    assert_true(drawn(a, "您的申诉可能已经提交，也可能没有"));
+    dispute_reply(a, &j, KU_R_OK, "D-LATE");
+    assert_false(drawn(a, "D-LATE"));
+    ku_app_free(a);
+
+    /* A booking: no 返回首页 while it is on its way; 取消 says it may have been made. */
+    a = at_summary(false);
+    touch(a, "book");
+    j = take(a, KU_JOB_BOOK);
+    assert_false(has_button(a, "home"));
+    tick(a, 11000);
+    assert_true(has_button(a, "wait-cancel"));
+    touch(a, "wait-cancel");
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    assert_true(drawn(a, "预约可能已经成功，也可能没有"));
+    mreply(a, &j, KU_R_OK, NULL, NULL); /* too late */
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    touch(a, "choose-again"); /* 我的预约 */
+    j = take(a, KU_JOB_MINE);
+    assert_string_equal(j.sessions[0], "S-li");
+    ku_app_free(a);
+
+    /* Offices are only read: nothing happened; the ID card read likewise, numbers wiped. */
+    a = new_app(false);
+    touch(a, "marriage");
+    touch(a, "svc-marriage");
+    j = take(a, KU_JOB_OFFICES);
+    assert_true(has_button(a, "home"));
+    tick(a, 10000);
+    touch(a, "wait-cancel");
+    assert_true(drawn(a, "什么都没有办理"));
+    mreply(a, &j, KU_R_OK, NULL, NULL);
+    assert_string_equal(ku_app_screen_label(a), "m-refused");
+    ku_app_free(a);
+
+    a = new_app(true);
+    struct ku_event ins = { .kind = KU_EV_CARD_INSERTED, .now_ms = clock_ms, .card = KU_CARD_ID };
+    touch(a, "mine");
+    type_mrz(a, "HA2468013", "920817", "420817");
+    ku_app_handle(a, &ins);
+    j = take(a, KU_JOB_ID);
+    tick(a, 10000);
+    check_layout(a, 25, &min_text);
+    touch(a, "wait-cancel");
+    assert_true(drawn(a, "什么都没有办理"));
+    assert_true(all_zero(a->s.mrz, sizeof(a->s.mrz)));
+    ku_app_free(a);
+}
+
+static void test_keypad_every_letter(void **state)
+{
+    (void)state;
+    for (int elder = 0; elder < 2; elder++) {
+        for (int lang = 0; lang < KU_LANG_COUNT; lang++) {
+            ku_app *a = new_app(elder);
+            int min_text = 1 << 20;
+            char id[8];
+
+            ku_app_set_lang(a, (enum ku_lang)lang);
+            touch(a, "mine");
+            /* The letters page: all 26, each a full target, none overlapping. */
+            for (char ch = 'A'; ch <= 'Z'; ch++) {
+                snprintf(id, sizeof(id), "mk-%c", ch);
+                assert_true(has_button(a, id));
+            }
+            assert_false(has_button(a, "mk-1"));
+            check_layout(a, elder ? 25 : 15, &min_text);
+            touch(a, "mk-X");
+            touch(a, "mk-Q");
+            key(a, 'j'); /* a keyboard, in a window: any letter, either case */
+            key(a, 'Z');
+            assert_string_equal(a->s.mrz[0], "XQJZ");
+            /* The digits page. */
+            touch(a, "mk-123");
+            for (char ch = '0'; ch <= '9'; ch++) {
+                snprintf(id, sizeof(id), "mk-%c", ch);
+                assert_true(has_button(a, id));
+            }
+            assert_false(has_button(a, "mk-A"));
+            check_layout(a, elder ? 25 : 15, &min_text);
+            touch(a, "mk-7");
+            touch(a, "mk-0");
+            assert_string_equal(a->s.mrz[0], "XQJZ70");
+            touch(a, "mk-abc");
+            touch(a, "mk-W");
+            assert_string_equal(a->s.mrz[0], "XQJZ70W");
+            /* The dates: digits only, no page to switch to, letters refused from the keyboard. */
+            touch(a, "mk-next");
+            assert_int_equal(a->s.mrz_field, 1);
+            assert_false(has_button(a, "mk-abc"));
+            assert_false(has_button(a, "mk-A"));
+            assert_true(has_button(a, "mk-5"));
+            key(a, 'A');
+            assert_string_equal(a->s.mrz[1], "");
+            check_layout(a, elder ? 25 : 15, &min_text);
+            /* Back to the number: it continues on the digits page. */
+            touch(a, "mf-0");
+            assert_true(has_button(a, "mk-abc"));
+            ku_app_free(a);
+        }
+    }
+}
+
+/* The jobs in the outbox, in order, as kinds. */
+static size_t take_all(ku_app *a, struct ku_job *out, size_t cap)
+{
+    size_t n = 0;
+
+    while (n < cap && ku_app_take_job(a, &out[n]))
+        n++;
+    return n;
+}
+
+static void test_staff_call(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_job j[4];
+    size_t n;
+
+    (void)state;
+    /* From home: the call goes out, and the screen says it was made and how many wait. */
+    touch(a, "staff");
+    assert_string_equal(ku_app_screen_label(a), "staff");
+    assert_true(drawn(a, "正在通知工作人员"));
+    assert_false(drawn(a, "已通知工作人员"));
+    n = take_all(a, j, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(j[0].kind, KU_JOB_STAFF_CALL);
+    assert_string_equal(j[0].reason, "help");
+    assert_string_equal(j[0].screen, "home");
+    assert_false(j[0].with_card);
+    fake_answer(a, &j[0], false);
+    assert_true(drawn(a, "已通知工作人员，请在这里稍候"));
+    assert_true(drawn(a, "现在有 3 位居民在等工作人员"));
+    touch(a, "home");
+    ku_app_free(a);
+
+    /* The server cannot be reached: never pretend someone was told. */
+    a = new_app(true);
+    touch(a, "staff");
+    assert_true(ku_app_take_job(a, &j[0]));
+    fake_answer(a, &j[0], true);
+    assert_true(drawn(a, "没能通知到工作人员"));
+    assert_true(drawn(a, "请举手示意，或到服务台找工作人员"));
+    char said[1024];
+    enum ku_lang said_lang;
+    assert_true(ku_app_take_speech(a, said, sizeof(said), &said_lang));
+    assert_non_null(strstr(said, "没能通知到工作人员"));
+    assert_non_null(strstr(said, "请举手示意"));
+    assert_false(drawn(a, "已通知"));
+    int min_text = 1 << 20;
+    check_layout(a, 25, &min_text);
+    ku_app_free(a);
+
+    /* PIN blocked: the call says so and carries the card session, then the session ends. */
+    a = at_status(false);
+    touch(a, "confirm-0");
+    for (const char *p = "000000"; *p; p++)
+        key(a, *p);
+    key(a, KU_KEY_ENTER);
+    j[0] = take(a, KU_JOB_CONFIRM);
+    reply(a, &j[0], KU_R_PIN_BLOCKED, 0);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    touch(a, "staff");
+    n = take_all(a, j, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(j[0].kind, KU_JOB_STAFF_CALL);
+    assert_string_equal(j[0].reason, "pin_blocked");
+    assert_string_equal(j[0].screen, "card-error");
+    assert_true(j[0].with_card);
+    assert_int_equal(j[1].kind, KU_JOB_END); /* after the call, not before */
+    assert_false(ku_app_holds_personal_data(a));
+    fake_answer(a, &j[0], false);
+    assert_true(drawn(a, "已通知工作人员"));
+    ku_app_free(a);
+
+    /* A card refused: card_problem, no session (there is none). */
+    a = new_app(false);
+    card_in(a, KU_CARD_WELFARE);
+    j[0] = take(a, KU_JOB_TAP);
+    reply(a, &j[0], KU_R_CARD_REFUSED, 0);
+    touch(a, "staff");
+    n = take_all(a, j, 4);
+    assert_true(n >= 1);
+    assert_string_equal(j[0].reason, "card_problem");
+    assert_false(j[0].with_card);
+    /* The resident goes home before the answer: it is dropped, home stays home. */
+    struct ku_job call = j[0];
+    touch(a, "home");
+    fake_answer(a, &call, false);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    ku_app_free(a);
+
+    /* A refused ID card in the booking flow: card_problem too. */
+    a = at_summary(false);
+    ku_app_show_sample(a, KU_SCR_M_REFUSED, 0);
+    a->s.refuse_own = KU_M_M_ID_NOT_GENUINE;
+    touch(a, "staff");
+    assert_true(ku_app_take_job(a, &j[0]));
+    assert_string_equal(j[0].reason, "card_problem");
+    assert_string_equal(j[0].screen, "m-refused");
+    ku_app_free(a);
+}
+
+/* The new states' samples (--render-all's variants) lay out within the rules too. */
+static void test_new_samples_layout(void **state)
+{
+    static const struct {
+        enum ku_screen s;
+        int v;
+        const char *text;
+    } cases[] = {
+        { KU_SCR_CARD_ERROR, 6, "什么都没有办理" }, { KU_SCR_CARD_ERROR, 7, "申诉可能" },
+        { KU_SCR_READING, 2, "已经等了" },          { KU_SCR_M_WAIT, 2, "已经等了" },
+        { KU_SCR_STAFF, 0, "已通知工作人员" },      { KU_SCR_STAFF, 2, "没能通知" },
+        { KU_SCR_M_SUMMARY, 1, "确认改约" },        { KU_SCR_M_TICKET, 1, "改约成功" },
+        { KU_SCR_M_REFUSED, 2, "改约可能" },        { KU_SCR_M_MRZ, 2, "另一位申请人" },
+    };
+
+    (void)state;
+    for (int elder = 0; elder < 2; elder++) {
+        ku_app *a = new_app(elder);
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            int min_text = 1 << 20;
+
+            ku_app_show_sample(a, cases[i].s, cases[i].v);
+            assert_true(drawn(a, cases[i].text));
+            assert_false(dl.overflow);
+            check_layout(a, elder ? 25 : 15, &min_text);
+        }
+        ku_app_free(a);
+    }
+}
+
+/* ---- faults: the reader or pcscd gone, cards pulled mid-flow ----------------------------- */
+
+static void drain(ku_app *a)
+{
+    struct ku_job j;
+
+    while (ku_app_take_job(a, &j))
+        hm_wipe(&j, sizeof(j));
+}
+
+static void test_reader_lost_wipes_and_says_what_to_do(void **state)
+{
+    ku_app *a = at_status(false);
+    struct ku_rect r;
+
+    (void)state;
+    touch(a, "confirm-0");
+    struct ku_event k = { .kind = KU_EV_KEY, .key = '1', .now_ms = clock_ms };
+    ku_app_handle(a, &k);
+    ev(a, KU_EV_READER_LOST);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    assert_false(ku_app_holds_personal_data(a));
+    take(a, KU_JOB_END);
+    assert_true(drawn(a, "读卡器未连接"));
+    assert_true(drawn(a, "请联系工作人员"));
+    assert_false(drawn(a, "张秀英"));
+    assert_false(ku_app_button_rect(a, "retry", &r)); /* nothing to retry without a reader */
+    /* The service's own removal of the card changes nothing. */
+    ev(a, KU_EV_CARD_REMOVED);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    /* Home keeps saying it, on a banner, until the reader is back. */
+    touch(a, "home");
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_true(drawn(a, "读卡器未连接，暂时不能读卡"));
+    ku_app_set_lang(a, KU_LANG_EN);
+    assert_true(drawn(a, "card reader is not connected"));
+    ku_app_set_lang(a, KU_LANG_ZH);
+    ev(a, KU_EV_READER_BACK);
+    assert_false(drawn(a, "读卡器未连接"));
+    ku_app_free(a);
+
+    /* Lost while idle: home stays (it holds nothing), with the banner; back, a tap reads. */
+    a = new_app(false);
+    ev(a, KU_EV_READER_LOST);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_true(drawn(a, "读卡器未连接"));
+    ev(a, KU_EV_READER_BACK);
+    card_in(a, KU_CARD_WELFARE); /* nothing lay on the reader through it */
+    assert_string_equal(ku_app_screen_label(a), "reading");
+    take(a, KU_JOB_TAP);
+    ku_app_free(a);
+
+    /* Lost on the error screen, back: it leaves by itself. */
+    a = new_app(false);
+    ku_app_show_sample(a, KU_SCR_STATUS, 0);
+    ev(a, KU_EV_READER_LOST);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    ev(a, KU_EV_READER_BACK);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    ku_app_free(a);
+}
+
+static void test_reader_lost_in_other_flows(void **state)
+{
+    static const enum ku_screen wiped[] = { KU_SCR_STATUS,  KU_SCR_DISPUTE, KU_SCR_RECEIPT,
+                                            KU_SCR_M_SLOT,  KU_SCR_M_MRZ,   KU_SCR_M_SUMMARY,
+                                            KU_SCR_M_IDREAD };
+    static const enum ku_screen kept[] = { KU_SCR_HOME, KU_SCR_STAFF, KU_SCR_RATING };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++) {
+        ku_app *a = new_app(false);
+
+        ku_app_show_sample(a, wiped[i], 0);
+        assert_true(ku_app_holds_personal_data(a));
+        ev(a, KU_EV_READER_LOST);
+        assert_string_equal(ku_app_screen_label(a), "card-error");
+        assert_false(ku_app_holds_personal_data(a));
+        assert_false(drawn(a, "张秀英"));
+        assert_false(drawn(a, "李娜"));
+        ev(a, KU_EV_READER_BACK);
+        assert_string_equal(ku_app_screen_label(a), "home");
+        ku_app_free(a);
+    }
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        ku_app *a = new_app(false);
+
+        ku_app_show_sample(a, kept[i], 0);
+        ev(a, KU_EV_READER_LOST);
+        assert_int_equal(ku_app_screen(a), kept[i]);
+        assert_true(drawn(a, "读卡器未连接"));
+        ku_app_free(a);
+    }
+}
+
+static void test_card_left_through_a_reader_fault(void **state)
+{
+    ku_app *a = at_status(false);
+    struct ku_job j;
+
+    (void)state;
+    /* pcscd restarted under her: the visit goes; her card comes back with the service. */
+    ev(a, KU_EV_READER_LOST);
+    ev(a, KU_EV_CARD_REMOVED);
+    ev(a, KU_EV_READER_BACK);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    drain(a);
+    card_in(a, KU_CARD_WELFARE);
+    /* Not read by itself: lift it and put it back, or 重试. */
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    assert_true(drawn(a, "读卡器刚刚恢复"));
+    assert_true(drawn(a, "拿起来再放回"));
+    assert_false(ku_app_take_job(a, &j));
+    assert_false(ku_app_holds_personal_data(a));
+    touch(a, "retry");
+    assert_string_equal(ku_app_screen_label(a), "reading");
+    take(a, KU_JOB_TAP);
+    ku_app_free(a);
+
+    /* Lifted: the screen goes home, and putting it down reads it. */
+    a = at_status(false);
+    ev(a, KU_EV_READER_LOST);
+    ev(a, KU_EV_READER_BACK);
+    card_in(a, KU_CARD_WELFARE);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    ev(a, KU_EV_CARD_REMOVED);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    drain(a);
+    card_in(a, KU_CARD_WELFARE);
+    assert_string_equal(ku_app_screen_label(a), "reading");
+    take(a, KU_JOB_TAP);
+    ku_app_free(a);
+
+    /* Lifted after the service came back but before the card did: the next one is a tap. */
+    a = at_status(false);
+    ev(a, KU_EV_READER_LOST);
+    ev(a, KU_EV_READER_BACK);
+    ev(a, KU_EV_CARD_REMOVED);
+    drain(a);
+    card_in(a, KU_CARD_WELFARE);
+    assert_string_equal(ku_app_screen_label(a), "reading");
+    ku_app_free(a);
+}
+
+static void test_card_pulled_while_signing(void **state)
+{
+    static const enum ku_result pulled[] = { KU_R_CARD_PULLED, KU_R_NO_CARD };
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        /* The answer first, then the removal; and the other way round: home either way. */
+        for (int removal_first = 0; removal_first < 2; removal_first++) {
+            ku_app *a = at_status(false);
+            struct ku_job j;
+
+            touch(a, "confirm-0");
+            for (const char *d = "135790"; *d; d++) {
+                struct ku_event e = { .kind = KU_EV_KEY, .key = *d, .now_ms = clock_ms };
+
+                ku_app_handle(a, &e);
+            }
+            touch(a, "pin-ok");
+            j = take(a, KU_JOB_CONFIRM);
+            if (removal_first)
+                ev(a, KU_EV_CARD_REMOVED);
+            reply(a, &j, pulled[i], 0);
+            if (!removal_first)
+                ev(a, KU_EV_CARD_REMOVED);
+            assert_string_equal(ku_app_screen_label(a), "home");
+            assert_false(ku_app_holds_personal_data(a));
+            assert_false(drawn(a, "张秀英"));
+            assert_false(drawn(a, "750.00"));
+            ku_app_free(a);
+        }
+    }
+}
+
+static void test_script_rig_steps(void **state)
+{
+    static const char *const bad[] = { "rig pcscd\n", "rig\n", "rig reader restart-pcscd\n",
+                                       "rig 9 remove\n" };
+    char path[] = "/tmp/ku-rig-script-XXXXXX", err[256];
+    struct ku_script s;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("rig pcscd restart-pcscd\nrig 1 pull-after 2\nrig pcscd unplug  # comment\n", f);
+    fclose(f);
+    assert_true(ku_script_load(&s, path, err, sizeof(err)));
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.steps[0].kind, KU_STEP_RIG);
+    assert_int_equal(s.steps[0].reader, -1); /* the rig itself */
+    assert_string_equal(s.steps[0].arg, "restart-pcscd");
+    assert_int_equal(s.steps[1].reader, 1);
+    assert_string_equal(s.steps[1].arg, "pull-after 2");
+    assert_int_equal(s.steps[2].reader, -1);
+    assert_string_equal(s.steps[2].arg, "unplug");
+    ku_script_cleanup(&s);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        f = fopen(path, "w");
+        fputs(bad[i], f);
+        fclose(f);
+        assert_false(ku_script_load(&s, path, err, sizeof(err)));
+        assert_non_null(strstr(err, ":1: rig"));
+    }
+    remove(path);
+}
+
+static void test_card_error_left_goes_home(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_job j;
+
+    (void)state;
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    reply(a, &j, KU_R_NOT_WELFARE, 0);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    ev(a, KU_EV_CARD_REMOVED); /* the card it was about is gone */
+    assert_string_equal(ku_app_screen_label(a), "home");
+    /* "The card was moved" stays until it is put back. */
+    drain(a);
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    reply(a, &j, KU_R_CARD_PULLED, 0);
+    ev(a, KU_EV_CARD_REMOVED);
+    assert_string_equal(ku_app_screen_label(a), "card-error");
+    assert_true(drawn(a, "卡片被移开了"));
+    ku_app_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1226,6 +1949,18 @@ int main(void)
         cmocka_unit_test(test_marriage_refusals),
         cmocka_unit_test(test_marriage_card_pulled_and_idle),
         cmocka_unit_test(test_mine_cancel),
+        cmocka_unit_test(test_reschedule),
+        cmocka_unit_test(test_reschedule_refusals),
+        cmocka_unit_test(test_slow_wait_and_cancel),
+        cmocka_unit_test(test_keypad_every_letter),
+        cmocka_unit_test(test_staff_call),
+        cmocka_unit_test(test_new_samples_layout),
+        cmocka_unit_test(test_reader_lost_wipes_and_says_what_to_do),
+        cmocka_unit_test(test_reader_lost_in_other_flows),
+        cmocka_unit_test(test_card_left_through_a_reader_fault),
+        cmocka_unit_test(test_card_pulled_while_signing),
+        cmocka_unit_test(test_card_error_left_goes_home),
+        cmocka_unit_test(test_script_rig_steps),
     };
 
     return cmocka_run_group_tests(tests, load_cats, free_cats);
