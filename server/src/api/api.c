@@ -384,6 +384,22 @@ void hs_api_reply_token(struct hs_api *api, struct hs_http_response *res, int st
         hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
 }
 
+void hs_api_kiosk_actor(char *out, size_t cap, const char *kiosk)
+{
+    snprintf(out, cap, "kiosk:%s", kiosk);
+}
+
+hs_rc hs_api_exception_open(struct hs_conn *c, const char *id, const char *kind,
+                            const char *subject, const char *kiosk, int64_t now)
+{
+    const struct hs_val p[] = { hs_text(id), hs_text(kind), hs_text(subject), hs_text(kiosk),
+                                hs_int(now) };
+    return hs_exec(c,
+                   "INSERT INTO exceptions (id, kind, subject, kiosk_id, at, status) "
+                   "VALUES ($1, $2, $3, $4, $5, 'open')",
+                   p, 5, NULL);
+}
+
 void hs_api_reply_text(struct hs_http_response *res, int status, const char *ctype,
                        const char *text)
 {
@@ -713,7 +729,7 @@ static hs_rc session_fn(struct hs_conn *c, void *arg)
     if (rc != HS_OK)
         return rc;
     char actor[80];
-    snprintf(actor, sizeof(actor), "kiosk:%s", a->kiosk);
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
     struct hs_audit_rec rec = { .actor = actor,
                                 .action = "card.session",
                                 .subject = a->card->cert_serial,

@@ -175,6 +175,16 @@ struct hs_api_kiosk {
 hs_rc hs_api_read(struct hs_api *api, const char *sql, const struct hs_val *params, int nparams,
                   struct hs_rows **rows);
 
+/* "kiosk:ID", the audit actor of a kiosk's request. */
+void hs_api_kiosk_actor(char *out, size_t cap, const char *kiosk);
+
+/*
+ * Inside a write function: puts an exception (kind "dispute", "staff_call"...)
+ * about subject into the hall staff's queue (status open).
+ */
+hs_rc hs_api_exception_open(struct hs_conn *c, const char *id, const char *kind,
+                            const char *subject, const char *kiosk, int64_t now);
+
 /* A card session, as a request of its kiosk may use it (benefits.c). */
 struct hs_api_session {
     char id[HS_NONCE_TEXT];

@@ -82,11 +82,6 @@ static bool random_ticket(char out[TICKET_TEXT])
     return true;
 }
 
-static void kiosk_actor(char *out, size_t cap, const char *kiosk)
-{
-    snprintf(out, cap, "kiosk:%s", kiosk);
-}
-
 /* The day of local seconds (they are never negative here: 1970 on). */
 static int32_t day_of(int64_t local)
 {
@@ -423,7 +418,7 @@ static hs_rc idsess_fn(struct hs_conn *c, void *arg)
     if (rc != HS_OK)
         return rc;
     char actor[80], detail[160];
-    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
     snprintf(detail, sizeof(detail), "{\"id_masked\":\"%s\",\"person\":\"%s\"%s}", a->masked,
              a->person, a->nonce ? "" : ",\"test\":true");
     struct hs_audit_rec rec = { .actor = actor,
@@ -873,7 +868,7 @@ static hs_rc book_fn(struct hs_conn *c, void *arg)
             return rc;
     }
     char actor[80], detail[256];
-    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
     snprintf(detail, sizeof(detail),
              "{\"day\":\"%s\",\"office\":\"%s\",%s%s%s\"service\":\"%s\",\"slot\":\"%s\"}", a->day,
              a->office, a->replaces ? "\"replaces\":\"" : "", a->replaces ? a->replaces : "",
@@ -1206,7 +1201,7 @@ static hs_rc end_fn(struct hs_conn *c, void *arg)
     if (rc != HS_OK)
         return rc;
     char actor[80], detail[128];
-    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
     snprintf(detail, sizeof(detail), "{\"day\":\"%s\",\"office\":\"%s\",\"slot\":\"%s\"}",
              a->ap->day, a->ap->office, a->ap->slot);
     struct hs_audit_rec rec = { .actor = actor,

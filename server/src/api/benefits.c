@@ -87,11 +87,6 @@ static bool sha256(const uint8_t *p, size_t n, uint8_t out[32])
     return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32;
 }
 
-static void kiosk_actor(char *out, size_t cap, const char *kiosk)
-{
-    snprintf(out, cap, "kiosk:%s", kiosk);
-}
-
 /* A text column that may be NULL, as a JSON string or null. */
 
 /* ---- card sessions and residents --------------------------------------------- */
@@ -739,7 +734,7 @@ static hs_rc confirm_fn(struct hs_conn *c, void *arg)
     if (rc != HS_OK)
         return rc;
     char actor[80], detail[160];
-    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
     snprintf(detail, sizeof(detail), "{\"proof\":\"%s\",\"receipt\":\"%s\"}",
              cf->tap ? "tap" : "pin", a->receipt_id);
     struct hs_audit_rec rec = { .actor = actor,
@@ -1044,16 +1039,11 @@ static hs_rc dispute_fn(struct hs_conn *c, void *arg)
                  pd, 6, NULL);
     if (rc != HS_OK)
         return rc;
-    const struct hs_val pe[] = { hs_text(a->exception_id), hs_text(a->id), hs_text(a->kiosk),
-                                 hs_int(a->now) };
-    rc = hs_exec(c,
-                 "INSERT INTO exceptions (id, kind, subject, kiosk_id, at, status) "
-                 "VALUES ($1, 'dispute', $2, $3, $4, 'open')",
-                 pe, 4, NULL);
+    rc = hs_api_exception_open(c, a->exception_id, "dispute", a->id, a->kiosk, a->now);
     if (rc != HS_OK)
         return rc;
     char actor[80], detail[128];
-    kiosk_actor(actor, sizeof(actor), a->kiosk);
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
     snprintf(detail, sizeof(detail), "{\"dispute\":\"%s\",\"reason\":\"%s\"}", a->id, a->reason);
     struct hs_audit_rec rec = { .actor = actor,
                                 .action = "payment.dispute",

@@ -162,16 +162,11 @@ static hs_rc call_fn(struct hs_conn *c, void *arg)
                      pc, 6, NULL);
         if (rc != HS_OK)
             return rc;
-        const struct hs_val pe[] = { hs_text(a->exception_id), hs_text(a->id), hs_text(a->kiosk),
-                                     hs_int(a->now) };
-        rc = hs_exec(c,
-                     "INSERT INTO exceptions (id, kind, subject, kiosk_id, at, status) "
-                     "VALUES ($1, 'staff_call', $2, $3, $4, 'open')",
-                     pe, 4, NULL);
+        rc = hs_api_exception_open(c, a->exception_id, "staff_call", a->id, a->kiosk, a->now);
         if (rc != HS_OK)
             return rc;
         char actor[80];
-        snprintf(actor, sizeof(actor), "kiosk:%s", a->kiosk);
+        hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
         json_t *d =
             json_pack("{s:s, s:s, s:o, s:o}", "exception", a->exception_id, "reason", a->reason,
                       "resident", a->resident ? json_string(a->resident) : json_null(), "screen",
