@@ -195,11 +195,15 @@ run_backend() {
     note "fetching $npay confirm nonces"
     fetch confirm "$npay" "$work/cf-nonces"
     note "signing $npay statements"
-    # W SESSION NONCE PAYMENT AMOUNT PERIOD; the payments shuffled (one resident is not confirmed
-    # in a burst), each resident's card loaded once a line when it changes.
+    # W SESSION NONCE PAYMENT AMOUNT PERIOD, each resident's card loaded once a line when it
+    # changes; then the bodies shuffled, the same way each run (awk's rand with a fixed seed),
+    # so that one resident's payments are not confirmed in a burst: a card signs one statement
+    # at a time, at one kiosk. (shuf --random-source=/dev/zero, used before, leaves the order
+    # as it is, and twelve confirmations of one card arrived together.)
     paste "$work/paid.tsv" "$work/cf-nonces" |
         awk -F "	" -v OFS="	" -v j="$JOURNAL" '{ print $1, (j == 1 ? "null" : $2), $6, $3, $4, $5 }' |
-        "$PREP" confirm-bodies --cards "$work/cards" --kiosk kiosk-bench | shuf --random-source=/dev/zero \
+        "$PREP" confirm-bodies --cards "$work/cards" --kiosk kiosk-bench |
+        awk 'BEGIN { srand(20261202) } { printf "%.9f\t%s\n", rand(), $0 }' | sort -k1,1 | cut -f2- \
         >"$work/cf-bodies" || setup_fail "confirmation bodies"
     [ "$(wc -l <"$work/cf-bodies")" = "$npay" ] || setup_fail "not $npay confirmation bodies"
     before=$(sql "SELECT COUNT(*) FROM confirmations")

@@ -79,7 +79,7 @@ no_full_ids() {
 cat >"$WORK/book.script" <<'S'
 wait screen home 20s
 touch marriage
-wait screen m-service 5s
+wait screen m-service 20s
 touch svc-marriage
 wait screen m-office 30s
 # 富川 first: it does not serve a couple from Jiangsu and Zhejiang (office_not_competent).
@@ -87,10 +87,10 @@ touch office-fc-hall
 wait screen m-date 30s
 shot date
 touch day-*
-wait screen m-slot 5s
+wait screen m-slot 20s
 shot slot
 touch slot-*
-wait screen m-mrz 5s
+wait screen m-mrz 20s
 # 李娜 types a wrong birth date first: the chip refuses the numbers, nothing is sent.
 touch mk-H
 touch mk-A
@@ -100,7 +100,7 @@ type 920818
 touch mk-next
 type 420817
 touch mk-next
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 0
 wait text 号码和证件对不上 30s
 shot mrz-wrong
@@ -112,7 +112,7 @@ type 920817
 key enter
 type 420817
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 # Her card is still on the reader: 读卡 reads it again.
 touch read-card
 wait text 第2位申请人 60s
@@ -126,7 +126,7 @@ type 900515
 key enter
 type 400515
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 1
 wait screen m-summary 60s
 shot summary
@@ -135,20 +135,20 @@ wait screen m-refused 30s
 shot refused-office
 # 重新选择 goes back to the offices; the couple's cards need not be read again.
 touch choose-again
-wait screen m-office 5s
+wait screen m-office 20s
 touch office-hz-hall
 wait screen m-date 30s
 touch day-*
-wait screen m-slot 5s
+wait screen m-slot 20s
 touch slot-*
-wait screen m-summary 5s
+wait screen m-summary 20s
 touch book
 wait screen m-ticket 30s
 shot ticket
 touch done
 wait screen rating 10s
 touch rate-5
-wait screen thanks 5s
+wait screen thanks 20s
 card remove 1
 S
 kiosk book "$WORK/book.script"
@@ -176,15 +176,15 @@ echo "booked at the kiosk: ticket $T, its QR code read by zbarimg and genuine fo
 cat >"$WORK/again.script" <<'S'
 wait screen home 20s
 touch marriage
-wait screen m-service 5s
+wait screen m-service 20s
 touch svc-marriage
 wait screen m-office 30s
 touch office-hz-hall
 wait screen m-date 30s
 touch day-*
-wait screen m-slot 5s
+wait screen m-slot 20s
 touch slot-*
-wait screen m-mrz 5s
+wait screen m-mrz 20s
 touch mk-H
 touch mk-A
 type 2468013
@@ -193,7 +193,7 @@ type 920817
 key enter
 type 420817
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 0
 wait screen m-mrz 60s
 card remove 0
@@ -205,14 +205,14 @@ type 900515
 key enter
 type 400515
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 1
 wait screen m-summary 60s
 touch book
 wait screen m-refused 30s
 shot refused
 touch home
-wait screen home 5s
+wait screen home 20s
 card remove 1
 S
 kiosk again "$WORK/again.script"
@@ -226,7 +226,7 @@ echo "a second booking of the couple: the server's message and 我的预约 as t
 cat >"$WORK/resched.script" <<'S'
 wait screen home 20s
 touch mine
-wait screen m-mrz 5s
+wait screen m-mrz 20s
 touch mk-H
 touch mk-A
 type 2468013
@@ -235,12 +235,12 @@ type 920817
 key enter
 type 420817
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 0
 wait screen m-mine 60s
 touch resched-*
-wait screen m-mrz 5s
-wait text 另一位申请人 5s
+wait screen m-mrz 20s
+wait text 另一位申请人 20s
 shot resched-mrz
 card remove 0
 touch mk-H
@@ -251,18 +251,18 @@ type 900515
 key enter
 type 400515
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 1
 wait screen m-date 60s
 touch day-*
-wait screen m-slot 5s
+wait screen m-slot 20s
 touch slot-*
-wait screen m-summary 5s
-wait text 确认改约 5s
+wait screen m-summary 20s
+wait text 确认改约 20s
 shot resched-summary
 touch reschedule
 wait screen m-ticket 30s
-wait text 改约成功 5s
+wait text 改约成功 20s
 shot resched-ticket
 touch done
 wait screen rating 10s
@@ -286,7 +286,7 @@ echo "改约 at the kiosk: $T moved, new ticket $T2 read by zbarimg and genuine 
 cat >"$WORK/mine.script" <<'S'
 wait screen home 20s
 touch mine
-wait screen m-mrz 5s
+wait screen m-mrz 20s
 touch mk-H
 touch mk-A
 type 2468013
@@ -295,12 +295,12 @@ type 920817
 key enter
 type 420817
 key enter
-wait screen m-idcard 5s
+wait screen m-idcard 20s
 card insert id 0
 wait screen m-mine 60s
 shot mine
 touch cancel-*
-wait screen m-cancel 5s
+wait screen m-cancel 20s
 shot cancel
 touch cancel-yes
 wait screen m-cancelled 30s
@@ -328,11 +328,11 @@ echo "我的预约: listed, cancelled after asking; huimin-client sees $T resche
 cat >"$WORK/staff.script" <<'S'
 wait screen home 20s
 touch staff
-wait screen staff 5s
+wait screen staff 20s
 wait text 已通知工作人员，请在这里稍候 30s
 shot staff
 touch home
-wait screen home 5s
+wait screen home 20s
 S
 kiosk staff "$WORK/staff.script"
 grep -q "位居民在等工作人员" "$OUT/staff.txt" || fail "the staff screen does not say how many wait"
