@@ -168,9 +168,11 @@ static hs_rc sq_connect(const char *target, bool reader, int busy_timeout_ms, vo
      * mistake: the file is open read-only and query_only is on.
      */
     /*
-     * mmap_size: pages are read through a shared mapping, not a pread() each:
-     * in WAL mode every commit by another connection empties a reader's page
-     * cache, so under write load a read would otherwise start with system calls.
+     * mmap_size=0: pages are read with pread(), not through a mapping. In WAL
+     * mode every commit by another connection empties a reader's page cache, so
+     * a read after a write starts with system calls; a 1 GB mapping made status
+     * answers about 6 % cheaper but confirmations about 20 % dearer (server CPU
+     * per answer, bench_benefits.sh, two runs each, 2026-12-02), so it stays off.
      */
     hrc = run_simple(c->db,
                      reader ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; "
