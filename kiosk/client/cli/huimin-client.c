@@ -31,6 +31,7 @@ enum {
 /* Options without a short form (the appointment commands'). */
 enum {
     OPT_CSCA = 256,
+    OPT_CACHE_HOURS,
     OPT_DOC,
     OPT_BIRTH,
     OPT_EXPIRY,
@@ -56,6 +57,7 @@ struct opts {
     char conf_dir[PATH_CAP];
     char server[512], cert[PATH_CAP], key[PATH_CAP], cacert[PATH_CAP], signing[PATH_CAP];
     char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], pin_pub[256], csca_dir[PATH_CAP];
+    char cache_hours[16]; /* status_cache_hours: "" the default (72), "0" no status kept */
     const char *reader, *payment, *reason, *note, *pin, *period;
     /* appointments */
     const char *doc, *birth, *expiry, *office, *service, *from, *date, *slot, *ticket;
@@ -212,6 +214,7 @@ static const struct setting settings[] = {
     SETTING("issuer_ca", 'I', issuer_ca, true),
     SETTING("pinned_pubkey", 'Y', pin_pub, false),
     SETTING("csca_dir", OPT_CSCA, csca_dir, true),
+    SETTING("status_cache_hours", OPT_CACHE_HOURS, cache_hours, false),
 };
 #undef SETTING
 
@@ -329,12 +332,14 @@ static void help(void)
         "                                  last one is open is that same call\n\n"
         "Options:\n"
         "  --config FILE      key = value: server, cert, key, cacert, signing_cert, kiosk,\n"
-        "                     journal, issuer_ca, pinned_pubkey, csca_dir (paths relative\n"
-        "                     to FILE)\n"
+        "                     journal, issuer_ca, pinned_pubkey, csca_dir,\n"
+        "                     status_cache_hours (paths relative to FILE)\n"
         "  --server URL --cert FILE --key FILE --cacert FILE --signing-cert FILE\n"
         "  --kiosk ID --journal FILE --issuer-ca FILE --pinned-pubkey sha256//...\n"
         "  --csca-dir DIR     CSCA certificates and CRLs: ID cards are checked here too,\n"
         "                     and a forged or cloned one is refused before it is sent\n"
+        "  --status-cache-hours N  keep each card's last status N hours (default 72, 0 off)\n"
+        "                     to show it while the server cannot be reached\n"
         "  --reader NAME|N    the reader (default: the first with a card)\n"
         "  --wait SECONDS     wait that long for a card\n"
         "  --json             one JSON object per line on stdout\n"
@@ -370,6 +375,7 @@ static int parse(struct opts *o, int argc, char **argv)
         { "amount-fen", required_argument, NULL, 'F' },
         { "period", required_argument, NULL, 'D' },
         { "csca-dir", required_argument, NULL, OPT_CSCA },
+        { "status-cache-hours", required_argument, NULL, OPT_CACHE_HOURS },
         { "doc", required_argument, NULL, OPT_DOC },
         { "birth", required_argument, NULL, OPT_BIRTH },
         { "expiry", required_argument, NULL, OPT_EXPIRY },
@@ -549,8 +555,12 @@ static int open_client(struct opts *o, kc_client **c)
                               : strcmp(tamper, "1") == 0                        ? "*"
                                                                                 : tamper,
     };
+    long hours = 72;
     kc_rc rc;
 
+    if (o->cache_hours[0] && !hm_parse_long(o->cache_hours, 0, 8760, &hours))
+        return usage_error(o, "status_cache_hours is 0 (off) to 8760, not '%s'", o->cache_hours);
+    cfg.status_cache_hours = hours ? (int)hours : -1;
     if (!o->server[0] || !o->cert[0] || !o->key[0] || !o->cacert[0] || !o->signing[0] ||
         !o->kiosk[0] || !o->journal[0])
         return usage_error(o, "need --server, --cert, --key, --cacert, --signing-cert, --kiosk "

@@ -8,6 +8,8 @@
 
 #include "hm/util.h"
 
+#include <openssl/rand.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +136,74 @@ kc_rc kc_tap(kc_client *c, cl_card *card, struct kc_session *out)
     }
     hm_strlcpy(out->welfare_no, w, sizeof(out->welfare_no));
     out->exp = json_integer_value(json_object_get(p, "exp"));
+    rc = kc_sha256(ev->cert, ev->cert_len, out->card_sha256);
 out:
     json_decref(p);
     free(body);
     if (ev)
         hm_wipe(ev, sizeof(*ev));
+    free(ev);
+    return rc;
+}
+
+kc_rc kc_tap_offline(kc_client *c, cl_card *card, struct kc_session *out)
+{
+    struct cl_piv_evidence *ev = NULL;
+    struct cl_verdict verdict;
+    uint8_t raw[32];
+    char challenge[64], name[128], welfare_no[32];
+    cl_rc crc;
+    kc_rc rc;
+
+    if (!c || !card || !out)
+        return KC_E_INVALID_ARG;
+    kc_err_reset(c);
+    memset(out, 0, sizeof(*out));
+    if (!c->issuer_ca[0])
+        return kc_err_set(c, KC_E_CONFIG,
+                          "a card can be checked at the kiosk only with issuer_ca configured");
+    crc = cl_piv_select(card, NULL);
+    if (crc != CL_OK)
+        return card_fail(c, crc, "cannot select the welfare application");
+    /* Our own challenge, as unpredictable as the server's: 43 characters of base64url. */
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return kc_err_set(c, KC_E_NO_MEMORY, "no random challenge");
+    hs_b64url_encode(raw, sizeof(raw), challenge);
+    ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return KC_E_NO_MEMORY;
+    crc = cl_piv_collect(card, (const uint8_t *)challenge, strlen(challenge), ev);
+    if (crc != CL_OK) {
+        rc = card_fail(c, crc, "the card did not answer the challenge");
+        goto out;
+    }
+    struct cl_piv_trust trust = { .ca_file = c->issuer_ca, .crl_file = NULL, .now = kc_now(c) };
+
+    crc = cl_piv_verify(&trust, ev, &verdict);
+    if (crc != CL_OK || !cl_piv_genuine(&verdict)) {
+        const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
+
+        hm_strlcpy(c->err.failed_check, f ? f->name : "verify", sizeof(c->err.failed_check));
+        rc = kc_err_set(c, KC_E_VERIFY, "the card is not genuine: %s: %s", f ? f->name : "verify",
+                        f ? f->reason : cl_strerror(crc));
+        goto out;
+    }
+    crc = cl_piv_cert_holder(ev->cert, ev->cert_len, name, sizeof(name), welfare_no,
+                             sizeof(welfare_no));
+    if (crc != CL_OK || !welfare_no[0]) {
+        rc = card_fail(c, crc != CL_OK ? crc : CL_E_DATA_CORRUPTED,
+                       "the card's certificate names no holder");
+        goto out;
+    }
+    hm_strlcpy(out->welfare_no, welfare_no, sizeof(out->welfare_no));
+    hm_strlcpy(out->holder, name, sizeof(out->holder));
+    rc = kc_sha256(ev->cert, ev->cert_len, out->card_sha256);
+    if (rc != KC_OK)
+        memset(out, 0, sizeof(*out));
+out:
+    hm_wipe(name, sizeof(name));
+    hm_wipe(welfare_no, sizeof(welfare_no));
+    hm_wipe(ev, sizeof(*ev));
     free(ev);
     return rc;
 }

@@ -348,6 +348,12 @@ kc_rc kc_client_new_transport(const struct kc_config *cfg, const struct kc_trans
     rc = kc_journal_open(cfg->journal_path, &c->journal, why, sizeof(why));
     if (rc != KC_OK)
         goto fail;
+    c->cache_secs = cfg->status_cache_hours < 0    ? 0
+                    : cfg->status_cache_hours == 0 ? 72 * 3600
+                                                   : (int64_t)cfg->status_cache_hours * 3600;
+    /* Switched off: nothing of an earlier run stays behind either. */
+    if (!c->cache_secs)
+        (void)kc_cache_forget(c->journal, NULL);
     *out = c;
     return KC_OK;
 fail:
@@ -564,25 +570,124 @@ kc_rc kc_nonce(kc_client *c, const char *purpose, char nonce[64], int64_t *exp)
     return KC_OK;
 }
 
+/* The cache key of a card: hex of SHA-256 of its 9E certificate; false when the session has
+ * none (a session made without kc_tap). */
+static bool cache_key(const struct kc_session *s, char key[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t any = 0;
+
+    for (size_t i = 0; i < sizeof(s->card_sha256); i++) {
+        any |= s->card_sha256[i];
+        key[2 * i] = hex[s->card_sha256[i] >> 4];
+        key[2 * i + 1] = hex[s->card_sha256[i] & 15];
+    }
+    key[64] = '\0';
+    return any != 0;
+}
+
+/* The status members every screen relies on: the resident and the payments. */
+static bool status_members(json_t *p)
+{
+    return json_is_object(json_object_get(p, "resident")) &&
+           json_is_array(json_object_get(p, "payments"));
+}
+
+/* Keeps a verified status for the card (the newest only); expired entries go. */
+static void cache_status(kc_client *c, const struct kc_session *s, const char *token)
+{
+    char key[65];
+    int64_t now = kc_now(c);
+
+    if (!c->cache_secs || !token || !cache_key(s, key))
+        return;
+    if (kc_cache_purge(c->journal, now - c->cache_secs) != KC_OK ||
+        kc_cache_put(c->journal, key, token, now) != KC_OK)
+        hm_log_warn("kiosk client: the status cannot be kept for offline use");
+}
+
 kc_rc kc_status(kc_client *c, const struct kc_session *s, json_t **status)
 {
-    json_t *p = NULL;
+    json_t *req, *p = NULL;
+    char *body, *token = NULL;
     const char *sid;
     kc_rc rc;
 
     if (!c || !s || !status)
         return KC_E_INVALID_ARG;
-    rc =
-        call_json(c, "/v1/status", json_pack("{s:s}", "session", s->id), "huimin-status", true, &p);
+    if (!s->id[0])
+        return kc_err_set(c, KC_E_INVALID_ARG, "the card was checked offline: no session");
+    req = json_pack("{s:s}", "session", s->id);
+    body = req ? json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(req);
+    rc = body ? kc_call_token(c, "/v1/status", body, "huimin-status", true, &p, &token)
+              : KC_E_NO_MEMORY;
+    free(body);
     if (rc != KC_OK)
         return rc;
     sid = json_string_value(json_object_get(p, "session"));
-    if (!sid || strcmp(sid, s->id) != 0 || !json_is_object(json_object_get(p, "resident")) ||
-        !json_is_array(json_object_get(p, "payments"))) {
+    if (!sid || strcmp(sid, s->id) != 0 || !status_members(p)) {
         json_decref(p);
+        free(token);
         return kc_err_set(c, KC_E_VERIFY, "the status is not this session's, or lacks members");
     }
+    cache_status(c, s, token);
+    hm_wipe(token, strlen(token));
+    free(token);
     *status = p;
+    return KC_OK;
+}
+
+kc_rc kc_status_cached(kc_client *c, const struct kc_session *s, json_t **status, int64_t *as_of)
+{
+    json_t *p = NULL;
+    char key[65], why[256] = "", *token = NULL;
+    int64_t at = 0, now;
+    const char *w;
+    kc_rc rc;
+
+    if (!c || !s || !status)
+        return KC_E_INVALID_ARG;
+    kc_err_reset(c);
+    *status = NULL;
+    if (!c->cache_secs)
+        return kc_err_set(c, KC_E_NOT_FOUND, "no status is kept here (status_cache_hours = 0)");
+    if (!cache_key(s, key) || !s->welfare_no[0])
+        return kc_err_set(c, KC_E_INVALID_ARG, "the session names no card");
+    now = kc_now(c);
+    if (kc_cache_purge(c->journal, now - c->cache_secs) != KC_OK)
+        return kc_err_set(c, KC_E_JOURNAL, "cannot read the status cache");
+    rc = kc_cache_get(c->journal, key, &token, &at);
+    if (rc == KC_E_NOT_FOUND)
+        return kc_err_set(c, rc, "no status of this card from the last %lld hours",
+                          (long long)(c->cache_secs / 3600));
+    if (rc != KC_OK)
+        return kc_err_set(c, rc == KC_E_NO_MEMORY ? rc : KC_E_JOURNAL,
+                          "cannot read the status cache");
+    /* As it was verified then: the status's exp is the session's, long past by now. */
+    rc = kc_verify_answer(token, strlen(token), c->signing_der, c->signing_len, "huimin-status",
+                          c->kiosk, at, &p, why, sizeof(why));
+    hm_wipe(token, strlen(token));
+    free(token);
+    if (rc == KC_OK && !status_members(p)) {
+        hm_strlcpy(why, "it lacks members", sizeof(why));
+        rc = KC_E_VERIFY;
+    }
+    w = rc == KC_OK
+            ? json_string_value(json_object_get(json_object_get(p, "resident"), "welfare_no"))
+            : NULL;
+    if (rc == KC_OK && (!w || strcmp(w, s->welfare_no) != 0)) {
+        hm_strlcpy(why, "it is another resident's", sizeof(why));
+        rc = KC_E_VERIFY;
+    }
+    if (rc != KC_OK) {
+        json_decref(p);
+        (void)kc_cache_forget(c->journal, key);
+        return kc_err_set(c, KC_E_VERIFY, "the kept status was deleted: %s", why);
+    }
+    *status = p;
+    if (as_of)
+        *as_of = at;
     return KC_OK;
 }
 

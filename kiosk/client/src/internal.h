@@ -33,6 +33,7 @@ struct kc_client {
     bool alter_statement;  /* test hook: kc_config.test_alter_statement */
     char tamper_path[128]; /* test hook: kc_config.test_tamper_answer, "" when off */
     struct kc_journal *journal;
+    int64_t cache_secs; /* how long a cached status may be shown; 0: no cache */
     int64_t (*now)(void *arg);
     void *now_arg;
     struct kc_error err;
@@ -78,6 +79,19 @@ kc_rc kc_journal_refused(struct kc_journal *j, int64_t id, const char *code);
 kc_rc kc_journal_each_entry(struct kc_journal *j, bool (*fn)(void *arg, const struct kc_entry *e),
                             void *arg);
 int kc_journal_count(struct kc_journal *j, enum kc_entry_state s);
+/*
+ * The status cache, in the journal's database: one row a card (card: hex of SHA-256 of its 9E
+ * certificate) with the signed status token and when it was verified.
+ */
+kc_rc kc_cache_put(struct kc_journal *j, const char *card, const char *token, int64_t now);
+/* KC_E_NOT_FOUND when the card has none; *token malloc'd. */
+kc_rc kc_cache_get(struct kc_journal *j, const char *card, char **token, int64_t *verified_at);
+/* Deletes the rows verified before before. */
+kc_rc kc_cache_purge(struct kc_journal *j, int64_t before);
+/* Deletes the card's row (NULL: every row). */
+kc_rc kc_cache_forget(struct kc_journal *j, const char *card);
+/* Rows in the cache (tests), -1 on error. */
+int kc_cache_count(struct kc_journal *j);
 
 /* ---- verify.c ---- */
 /* b64url(SHA-256(p))[0..22] into out (cap >= 23). */

@@ -30,7 +30,13 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS entries ("
                              " receipt TEXT,"
                              " receipt_id TEXT NOT NULL DEFAULT '',"
                              " delivered_at INTEGER NOT NULL DEFAULT 0);"
-                             "CREATE INDEX IF NOT EXISTS entries_payment ON entries (payment);";
+                             "CREATE INDEX IF NOT EXISTS entries_payment ON entries (payment);"
+                             /* The last verified status of each card (kc_status_cached): its
+                              * signed token, keyed by SHA-256 of the card's 9E certificate. */
+                             "CREATE TABLE IF NOT EXISTS status_cache ("
+                             " card TEXT PRIMARY KEY,"
+                             " token TEXT NOT NULL,"
+                             " verified_at INTEGER NOT NULL);";
 
 const char *kc_entry_state_name(enum kc_entry_state s)
 {
@@ -276,6 +282,99 @@ int kc_journal_count(struct kc_journal *j, enum kc_entry_state s)
         SQLITE_OK)
         return -1;
     sqlite3_bind_int(st, 1, (int)s);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* ---- the status cache ---------------------------------------------------------- */
+
+kc_rc kc_cache_purge(struct kc_journal *j, int64_t before)
+{
+    sqlite3_stmt *st = NULL;
+    kc_rc rc = KC_E_JOURNAL;
+
+    if (sqlite3_prepare_v2(j->db, "DELETE FROM status_cache WHERE verified_at < ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return KC_E_JOURNAL;
+    sqlite3_bind_int64(st, 1, before);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        rc = KC_OK;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+kc_rc kc_cache_put(struct kc_journal *j, const char *card, const char *token, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    kc_rc rc = KC_E_JOURNAL;
+
+    /* The primary key keeps one row a card: the newest replaces the one before. */
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO status_cache (card, token, verified_at) VALUES (?1, ?2, ?3)"
+                           " ON CONFLICT (card) DO UPDATE SET token = excluded.token,"
+                           " verified_at = excluded.verified_at",
+                           -1, &st, NULL) != SQLITE_OK)
+        return KC_E_JOURNAL;
+    sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        rc = KC_OK;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+kc_rc kc_cache_get(struct kc_journal *j, const char *card, char **token, int64_t *verified_at)
+{
+    sqlite3_stmt *st = NULL;
+    kc_rc rc = KC_E_JOURNAL;
+    int s;
+
+    *token = NULL;
+    if (sqlite3_prepare_v2(j->db, "SELECT token, verified_at FROM status_cache WHERE card = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return KC_E_JOURNAL;
+    sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+
+        *token = t ? strdup((const char *)t) : NULL;
+        *verified_at = sqlite3_column_int64(st, 1);
+        rc = *token ? KC_OK : KC_E_NO_MEMORY;
+    } else if (s == SQLITE_DONE) {
+        rc = KC_E_NOT_FOUND;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+kc_rc kc_cache_forget(struct kc_journal *j, const char *card)
+{
+    sqlite3_stmt *st = NULL;
+    kc_rc rc = KC_E_JOURNAL;
+
+    if (sqlite3_prepare_v2(
+            j->db, card ? "DELETE FROM status_cache WHERE card = ?1" : "DELETE FROM status_cache",
+            -1, &st, NULL) != SQLITE_OK)
+        return KC_E_JOURNAL;
+    if (card)
+        sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        rc = KC_OK;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int kc_cache_count(struct kc_journal *j)
+{
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    if (sqlite3_prepare_v2(j->db, "SELECT count(*) FROM status_cache", -1, &st, NULL) != SQLITE_OK)
+        return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);

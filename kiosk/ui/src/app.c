@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const screen_names[KU_SCR_COUNT] = {
     [KU_SCR_HOME] = "home",
@@ -274,7 +275,7 @@ static void after_status(ku_app *a)
             n++;
         }
     }
-    if (a->after_read == KU_SCR_PIN && n == 1)
+    if (a->after_read == KU_SCR_PIN && n == 1 && !a->s.st.cached)
         open_pin(a, only);
     else
         go(a, KU_SCR_STATUS);
@@ -672,13 +673,14 @@ static void on_button(ku_app *a, const char *id)
             a->s.page--;
     } else if (strcmp(id, "next") == 0) {
         a->s.page++;
-    } else if (strncmp(id, "confirm-", 8) == 0) {
+    } else if (strncmp(id, "confirm-", 8) == 0 && !a->s.st.cached) {
+        /* A kept status is never confirmed from: that needs the server. */
         long idx;
 
         if (hm_parse_long(id + 8, 0, KU_PAY_MAX - 1, &idx) && (size_t)idx < a->s.st.n_pay &&
             a->s.st.pay[idx].awaiting)
             open_pin(a, (int)idx);
-    } else if (strncmp(id, "dispute-", 8) == 0 && a->screen == KU_SCR_STATUS) {
+    } else if (strncmp(id, "dispute-", 8) == 0 && a->screen == KU_SCR_STATUS && !a->s.st.cached) {
         long idx;
 
         if (hm_parse_long(id + 8, 0, KU_PAY_MAX - 1, &idx) && (size_t)idx < a->s.st.n_pay &&
@@ -847,6 +849,7 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
     hm_wipe(&a->s, sizeof(a->s));
     a->idle_warn = false;
     a->offline = false;
+    a->reader_lost = false;
     a->waiting_seq = 0;
     a->staff_seq = 0;
     if (a->now < 60000)
@@ -870,8 +873,9 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
     a->screen = s;
     a->s.pay_idx = 0;
     switch (s) {
-    case KU_SCR_HOME:
+    case KU_SCR_HOME: /* 1: the server is away; 2: the card reader is unplugged */
         a->offline = variant == 1;
+        a->reader_lost = variant == 2;
         break;
     case KU_SCR_CARD_ERROR: {
         static const enum ku_result errs[] = { KU_R_CARD_PULLED, KU_R_CARD_UNREADABLE,
@@ -892,9 +896,23 @@ void ku_app_show_sample(ku_app *a, enum ku_screen s, int variant)
         a->staff_waiting = 3;
         break;
     case KU_SCR_STATUS:
-        a->s.page = variant;
+        /* Variants 0, 1: the pages; 9: the idle question; 3: the status kept from 11月30日
+         * 10:05 (local time), shown while the server cannot be reached. */
+        a->s.page = variant == 3 ? 0 : variant;
         a->idle_warn = variant == 9;
         a->idle_since = a->now;
+        if (variant == 3) {
+            struct tm tm = { .tm_year = 2026 - 1900,
+                             .tm_mon = 10,
+                             .tm_mday = 30,
+                             .tm_hour = 10,
+                             .tm_min = 5,
+                             .tm_isdst = -1 };
+
+            a->s.st.cached = true;
+            a->s.st.as_of = (int64_t)mktime(&tm);
+            a->offline = true;
+        }
         break;
     case KU_SCR_PIN:
         a->s.pin_len = variant ? 2 : 4;

@@ -343,6 +343,39 @@ static bool renew_ctx(struct kcb *b)
     return false;
 }
 
+/*
+ * The server cannot be reached: the card proves itself here and the status kept from its last
+ * visit is shown, marked with its time. Nothing can be confirmed with it (no server session),
+ * so have_session stays false. False when there is none (or no card check is configured).
+ */
+static bool tap_cached(struct kcb *b, struct ku_reply *out)
+{
+    struct kc_session local;
+    json_t *st = NULL;
+    int64_t as_of = 0;
+    kc_rc rc;
+
+    hm_wipe(&b->session, sizeof(b->session));
+    rc = kc_tap_offline(b->client, b->card, &local);
+    if (rc == KC_OK)
+        rc = kc_status_cached(b->client, &local, &st, &as_of);
+    hm_wipe(&local, sizeof(local));
+    if (rc != KC_OK) {
+        hm_log_info("kiosk: the server is away and no kept status can be shown: %s",
+                    kc_rc_name(rc));
+        return false;
+    }
+    parse_status(st, &out->status);
+    json_decref(st);
+    out->status.cached = true;
+    out->status.as_of = as_of;
+    out->offline = true;
+    out->result = KU_R_OK;
+    hm_strlcpy(out->code, "cached", sizeof(out->code));
+    hm_log_info("kiosk: the server is away: the status kept for this card is shown");
+    return true;
+}
+
 static void run_tap(struct kcb *b, struct ku_job *job, struct ku_reply *out)
 {
     char name[CL_READER_NAME_MAX] = "";
@@ -431,6 +464,8 @@ static void run_tap(struct kcb *b, struct ku_job *job, struct ku_reply *out)
     rc = kc_tap(b->client, b->card, &b->session);
     if (rc == KC_OK)
         rc = kc_status(b->client, &b->session, &st);
+    if (rc == KC_E_NETWORK && tap_cached(b, out))
+        return;
     if (rc != KC_OK) {
         out->result = from_kc(b, rc, out);
         hm_log_info("kiosk: tap failed: %s (%s)", kc_rc_name(rc), out->code);

@@ -31,6 +31,7 @@
 struct opts {
     char server[512], cert[PATH_CAP], key[PATH_CAP], cacert[PATH_CAP], signing[PATH_CAP];
     char kiosk[64], journal[PATH_CAP], issuer_ca[PATH_CAP], csca_dir[PATH_CAP];
+    int cache_hours; /* status_cache_hours: -1 off, 0 the default (72) */
     const char *assets, *font, *script, *shots, *dump_text, *render_all, *speech_wav;
     const char *demo_cards;
     bool fake, fake_offline, fake_tap_only, headless, no_voice;
@@ -49,7 +50,9 @@ static void usage(FILE *f)
         "Usage: huimin-kiosk [OPTIONS]\n"
         "The kiosk's touch front end (SDL2).\n\n"
         "  --config FILE        the client's settings (as huimin-client: server, cert, key,\n"
-        "                       cacert, signing_cert, kiosk, journal, issuer_ca)\n"
+        "                       cacert, signing_cert, kiosk, journal, issuer_ca,\n"
+        "                       status_cache_hours: a card's last status is shown that\n"
+        "                       long while the server is away, 72; 0: never)\n"
         "  --fake               no card service or server: a made-up resident (demo, tests)\n"
         "  --fake-pin PIN       the PIN the fake card accepts (default 123456)\n"
         "  --fake-offline       the fake server cannot be reached\n"
@@ -142,6 +145,18 @@ static bool load_config(struct opts *o, const char *file)
             ok = set_path(o->issuer_ca, sizeof(o->issuer_ca), dir, v);
         else if (strcmp(k, "csca_dir") == 0)
             ok = set_path(o->csca_dir, sizeof(o->csca_dir), dir, v);
+        else if (strcmp(k, "status_cache_hours") == 0) {
+            long h;
+
+            if (!hm_parse_long(v, 0, 8760, &h)) {
+                fprintf(stderr,
+                        "huimin-kiosk: %s:%d: status_cache_hours is 0 (off) to 8760, not '%s'\n",
+                        file, lineno, v);
+                fclose(f);
+                return false;
+            }
+            o->cache_hours = h ? (int)h : -1;
+        }
         /* Other keys (pinned_pubkey) belong to flows that come later. */
         if (!ok) {
             fprintf(stderr, "huimin-kiosk: %s:%d: value too long\n", file, lineno);
@@ -725,8 +740,8 @@ static int render_all(struct run *r)
     } screens[] = {
         /* Variants: ku_app_show_sample()'s (slow and slow-with-cancel waits, the staff call's
          * three outcomes, the cancelled reads, the reschedule's own summary and ticket...). */
-        { KU_SCR_HOME, 2 },       { KU_SCR_CARD_PROMPT, 1 }, { KU_SCR_READING, 3 },
-        { KU_SCR_CARD_ERROR, 8 }, { KU_SCR_STATUS, 2 },      { KU_SCR_PIN, 2 },
+        { KU_SCR_HOME, 3 },       { KU_SCR_CARD_PROMPT, 1 }, { KU_SCR_READING, 3 },
+        { KU_SCR_CARD_ERROR, 8 }, { KU_SCR_STATUS, 3 },      { KU_SCR_PIN, 2 },
         { KU_SCR_CONFIRMING, 2 }, { KU_SCR_RECEIPT, 1 },     { KU_SCR_QUEUED, 1 },
         { KU_SCR_STAFF, 3 },      { KU_SCR_DISPUTE, 1 },     { KU_SCR_DISPUTE_CONFIRM, 1 },
         { KU_SCR_DISPUTING, 3 },  { KU_SCR_DISPUTED, 1 },    { KU_SCR_RATING, 1 },
@@ -875,6 +890,7 @@ int main(int argc, char **argv)
             .csca_dir = o.csca_dir[0] ? o.csca_dir : NULL,
             .kiosk_id = o.kiosk,
             .journal_path = o.journal,
+            .status_cache_hours = o.cache_hours,
             /* Test hook, as huimin-client's: the confirmation is "lost" after signing. */
             .test_drop_confirmation = drop && strcmp(drop, "1") == 0,
         };

@@ -59,6 +59,10 @@
     X(KU_M_STATUS_YEAR_TOTAL, "status.year_total")               \
     X(KU_M_STATUS_NONE, "status.none")                           \
     X(KU_M_STATUS_PAGE, "status.page")                           \
+    X(KU_M_STATUS_CACHED, "status.cached")                       \
+    X(KU_M_STATUS_CACHED_NOTE, "status.cached_note")             \
+    X(KU_M_SPEECH_AWAITING_CACHED, "speech.awaiting_cached")     \
+    X(KU_M_PAY_PAID_CACHED, "pay.paid_cached")                   \
     X(KU_M_PERIOD, "period")                                     \
     X(KU_M_ENT_ACTIVE, "ent.active")                             \
     X(KU_M_ENT_PHASE_OUT, "ent.phase_out")                       \

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Colours and sizes of one mode. Text sizes come from the normal theme only: 长辈模式 draws
@@ -652,7 +653,9 @@ static void item_texts(struct ctx *c, const struct item *it, char *line2, size_t
 
     ku_money(p->amount_fen, m, sizeof(m));
     period_text(c, p->period, per, sizeof(per));
-    snprintf(line2, cap2, "%s · %s", per, tr(c, pay_status_msg(p->status)));
+    snprintf(line2, cap2, "%s · %s", per,
+             tr(c, st->cached && strcmp(p->status, "paid") == 0 ? KU_M_PAY_PAID_CACHED
+                                                                : pay_status_msg(p->status)));
     trf(c, amount, capa, KU_M_STATUS_AMOUNT, m, NULL, NULL);
     *name = p->name;
     *awaiting = p->awaiting;
@@ -669,10 +672,12 @@ static int item_height(struct ctx *c, const struct item *it, int wl, int wr)
         return line_h(c->title * 3 / 4) + c->gap;
     item_texts(c, it, line2, sizeof(line2), amount, sizeof(amount), &name, &awaiting);
     left = (text_lines(name, c->body, wl) + text_lines(line2, c->body, wl)) * lh;
+    /* A kept status (the server away) has no 确认领取 / 没有收到: nothing can be confirmed. */
     right = text_lines(amount, c->body, wr) * lh +
-            (awaiting ? button_h(c, tr(c, KU_M_BTN_CONFIRM_THIS), wr) +
-                            button_h(c, tr(c, KU_M_BTN_DISPUTE), wr) + c->gap + px(c, 1)
-                      : 0);
+            (awaiting && !c->a->s.st.cached
+                 ? button_h(c, tr(c, KU_M_BTN_CONFIRM_THIS), wr) +
+                       button_h(c, tr(c, KU_M_BTN_DISPUTE), wr) + c->gap + px(c, 1)
+                 : 0);
     return (left > right ? left : right) + px(c, 5);
 }
 
@@ -702,7 +707,7 @@ static void draw_item(struct ctx *c, const struct item *it, int y, int wl, int w
          line2, c->body, awaiting ? c->t->warn : c->t->muted, KU_ALIGN_LEFT, awaiting);
     text(c, (struct ku_rect){ c->W - c->m - wr - px(c, 2), y + px(c, 2), wr, ah }, amount, c->body,
          c->t->fg, KU_ALIGN_RIGHT, true);
-    if (awaiting) {
+    if (awaiting && !c->a->s.st.cached) {
         const char *yes = tr(c, KU_M_BTN_CONFIRM_THIS), *no = tr(c, KU_M_BTN_DISPUTE);
         int h1 = button_h(c, yes, wr), h2 = button_h(c, no, wr);
 
@@ -715,6 +720,34 @@ static void draw_item(struct ctx *c, const struct item *it, int y, int wl, int w
                                  h2 },
                no, ST_SECONDARY, true);
     }
+}
+
+static const char *day_text(struct ctx *c, const char *date, int wday, char *buf, size_t cap);
+
+/* Whether item i starts a new page, used px of avail being taken on this one. */
+static bool page_break(const struct item *items, size_t n, size_t i, int used, int avail)
+{
+    int need = items[i].h;
+
+    if (items[i].kind == 0 && i + 1 < n)
+        need += items[i + 1].h;
+    return used > 0 && used + need > avail;
+}
+
+/* "服务器暂时连不上。下面是 11月30日 10:05 的信息，可能已有变化。" (local time). */
+static const char *cached_text(struct ctx *c, char *buf, size_t cap)
+{
+    time_t t = (time_t)c->a->s.st.as_of;
+    struct tm tm;
+    char date[48] = "", day[48], hm[32] = "";
+
+    if (localtime_r(&t, &tm)) {
+        snprintf(date, sizeof(date), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday);
+        snprintf(hm, sizeof(hm), "%02d:%02d", tm.tm_hour, tm.tm_min);
+    }
+    day_text(c, date, -1, day, sizeof(day));
+    return trf(c, buf, cap, KU_M_STATUS_CACHED, day, hm, NULL);
 }
 
 static void scr_status(struct ctx *c)
@@ -738,6 +771,12 @@ static void scr_status(struct ctx *c)
          KU_ALIGN_LEFT, false);
     para(c, trf(c, buf, sizeof(buf), KU_M_STATUS_CARD_NO, st->welfare_masked, NULL, NULL), c->small,
          c->t->muted, KU_ALIGN_LEFT, false);
+    if (st->cached) {
+        char line[320];
+
+        para(c, cached_text(c, line, sizeof(line)), c->body, c->t->warn, KU_ALIGN_LEFT, true);
+        para(c, tr(c, KU_M_STATUS_CACHED_NOTE), c->body, c->t->fg, KU_ALIGN_LEFT, false);
+    }
 
     items[n++] = (struct item){ 0, 0, 0 };
     for (size_t i = 0; i < st->n_ent; i++)
@@ -751,10 +790,11 @@ static void scr_status(struct ctx *c)
     for (size_t i = 0; i < n; i++)
         items[i].h = item_height(c, &items[i], wl, wr) + (items[i].kind ? c->gap / 2 : 0);
 
-    /* Pages: as many items as fit above the page buttons. */
+    /* Pages: as many items as fit above the page buttons; a heading goes with its first row
+     * (never alone at the foot of a page). */
     int pager_h = c->target + c->gap, avail = bottom - c->y - pager_h;
     for (size_t i = 0; i < n; i++) {
-        if (used + items[i].h > avail && used > 0) {
+        if (page_break(items, n, i, used, avail)) {
             pages++;
             used = 0;
         }
@@ -766,7 +806,7 @@ static void scr_status(struct ctx *c)
         avail += pager_h;
     used = 0;
     for (size_t i = 0; i < n; i++) {
-        if (used + items[i].h > avail && used > 0) {
+        if (page_break(items, n, i, used, avail)) {
             page++;
             used = 0;
         }
@@ -1793,6 +1833,8 @@ static void say_status(struct ctx *c, char *buf, size_t cap)
     const struct ku_status *st = &c->a->s.st;
     char line[320], words[96], per[48];
 
+    if (st->cached)
+        say(c, buf, cap, cached_text(c, line, sizeof(line)));
     say(c, buf, cap, tr(c, KU_M_SPEECH_STATUS));
     for (size_t i = 0; i < st->n_ent; i++) {
         const struct ku_entitlement *e = &st->ent[i];
@@ -1809,10 +1851,15 @@ static void say_status(struct ctx *c, char *buf, size_t cap)
             continue;
         period_text(c, p->period, per, sizeof(per));
         ku_money_words(p->amount_fen, c->a->lang, words, sizeof(words));
-        say(c, buf, cap, trf(c, line, sizeof(line), KU_M_SPEECH_AWAITING, per, p->name, words));
+        say(c, buf, cap,
+            trf(c, line, sizeof(line),
+                st->cached ? KU_M_SPEECH_AWAITING_CACHED : KU_M_SPEECH_AWAITING, per, p->name,
+                words));
     }
     ku_money_words(st->year_total_fen, c->a->lang, words, sizeof(words));
     say(c, buf, cap, trf(c, line, sizeof(line), KU_M_SPEECH_YEAR, words, NULL, NULL));
+    if (st->cached)
+        say(c, buf, cap, tr(c, KU_M_STATUS_CACHED_NOTE));
     hm_wipe(line, sizeof(line));
     hm_wipe(words, sizeof(words));
 }

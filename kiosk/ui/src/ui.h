@@ -149,6 +149,9 @@ struct ku_status {
     struct ku_payment pay[KU_PAY_MAX];
     int64_t year_total_fen;
     int64_t as_of; /* unix seconds */
+    /* Kept from an earlier visit and shown while the server cannot be reached (as of as_of):
+     * nothing in it can be confirmed or disputed. */
+    bool cached;
 };
 
 struct ku_receipt {

@@ -11,7 +11,7 @@ res=$("$BIN/kiosk/ui/huimin-kiosk" --render-all "$out/render-all" 2>"$out/render
 echo "$res"
 echo "$res" | grep -q "text shrunk to fit: 0; missing messages: 0" || fail "$res"
 n=$(ls "$out/render-all" | wc -l)
-[ "$n" -eq 240 ] || fail "$n screenshots, not 240"
+[ "$n" -eq 248 ] || fail "$n screenshots, not 248"
 zbarimg -q --raw "$out/render-all/zh-elder-receipt.png" 2>/dev/null | grep -q '^eyJ' ||
     fail "the receipt's QR code is not readable"
 zbarimg -q --raw "$out/render-all/zh-elder-m-ticket.png" 2>/dev/null | grep -q '^eyJ' ||

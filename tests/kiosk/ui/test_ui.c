@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const void *ku_theme_for_tests(bool elder, size_t *n_pairs, uint32_t pairs[][2]);
 
@@ -1920,6 +1921,182 @@ static void test_card_error_left_goes_home(void **state)
     ku_app_free(a);
 }
 
+/* ---- the server unreachable at a tap: the status kept from her last visit ------------------ */
+
+/* 2026-11-30 10:05, local time (as the kiosk shows it). */
+static int64_t as_of_1130(void)
+{
+    struct tm tm = { .tm_year = 2026 - 1900,
+                     .tm_mon = 10,
+                     .tm_mday = 30,
+                     .tm_hour = 10,
+                     .tm_min = 5,
+                     .tm_isdst = -1 };
+
+    return (int64_t)mktime(&tm);
+}
+
+/* The TAP reply of backend_kc.c when the server is away and a status is kept for the card
+ * (one_awaiting: only one payment waits for her). */
+static void cached_reply(ku_app *a, const struct ku_job *j, bool one_awaiting)
+{
+    struct ku_reply *rep = calloc(1, sizeof(*rep));
+    struct ku_event e = { .kind = KU_EV_REPLY, .now_ms = clock_ms, .reply = rep };
+
+    assert_non_null(rep);
+    rep->kind = j->kind;
+    rep->seq = j->seq;
+    rep->result = KU_R_OK;
+    rep->offline = true;
+    ku_fake_status(&rep->status, 1796156051);
+    rep->status.cached = true;
+    rep->status.as_of = as_of_1130();
+    if (one_awaiting)
+        for (size_t i = 1; i < rep->status.n_pay; i++)
+            rep->status.pay[i].awaiting = false;
+    ku_app_handle(a, &e);
+    free(rep);
+}
+
+static ku_app *at_cached_status(bool elder)
+{
+    ku_app *a = new_app(elder);
+    struct ku_job j;
+
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    cached_reply(a, &j, false);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    return a;
+}
+
+static void test_cached_status_shown_not_confirmable(void **state)
+{
+    ku_app *a = at_cached_status(false);
+    struct ku_job j;
+
+    (void)state;
+    assert_true(ku_app_offline(a));
+    assert_true(drawn(a, "服务器暂时连不上：确认先保存在本机")); /* the banner */
+    assert_true(drawn(a, "服务器暂时连不上。下面是 11月30日 10:05 的信息，可能已有变化。"));
+    assert_true(drawn(a, "确认领取要连上服务器才能办"));
+    assert_true(drawn(a, "张秀英"));
+    assert_true(drawn(a, "750.00"));
+    assert_true(drawn(a, "已发放，未确认"));
+    assert_false(drawn(a, "已发放，请确认"));
+    /* No 确认领取 / 没有收到 on any payment: nothing can be confirmed from a kept status. */
+    for (int i = 0; i < KU_PAY_MAX; i++) {
+        char id[24];
+
+        snprintf(id, sizeof(id), "confirm-%d", i);
+        assert_false(has_button(a, id));
+        snprintf(id, sizeof(id), "dispute-%d", i);
+        assert_false(has_button(a, id));
+    }
+    assert_true(has_button(a, "staff"));
+    assert_true(has_button(a, "finish"));
+    ku_app_set_lang(a, KU_LANG_EN);
+    assert_true(drawn(a, "as of Nov 30, 10:05"));
+    assert_true(drawn(a, "Confirming a payment needs the server"));
+    assert_false(drawn(a, "Paid, please confirm"));
+    /* The card removed: home, wiped, as for a live status. */
+    ev(a, KU_EV_CARD_REMOVED);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_false(ku_app_holds_personal_data(a));
+    take(a, KU_JOB_END);
+    ku_app_set_lang(a, KU_LANG_ZH);
+    assert_false(drawn(a, "张秀英"));
+    assert_false(drawn(a, "下面是"));
+    assert_false(drawn(a, "750.00"));
+    ku_app_free(a);
+
+    /* 确认领取 from home with one payment waiting opens the PIN pad for a live status; for a
+     * kept one it shows the status with the note instead. */
+    a = new_app(false);
+    touch(a, "confirm");
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    cached_reply(a, &j, true);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    assert_false(has_button(a, "confirm-0"));
+    assert_true(drawn(a, "确认领取要连上服务器才能办"));
+    ku_app_free(a);
+}
+
+static void test_cached_status_idle_and_live_again(void **state)
+{
+    ku_app *a = at_cached_status(false);
+    struct ku_job j;
+
+    (void)state;
+    /* The idle timeout: more time first, then wiped, as for a live status. */
+    tick(a, 61000);
+    assert_string_equal(ku_app_screen_label(a), "idle");
+    tick(a, 31000);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    assert_false(ku_app_holds_personal_data(a));
+    take(a, KU_JOB_END);
+    assert_false(drawn(a, "张秀英"));
+    ev(a, KU_EV_CARD_REMOVED);
+    /* The next tap reaches the server: a live status, with its buttons and without the note. */
+    card_in(a, KU_CARD_WELFARE);
+    j = take(a, KU_JOB_TAP);
+    reply(a, &j, KU_R_OK, 0);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    assert_true(has_button(a, "confirm-0"));
+    assert_false(drawn(a, "下面是"));
+    assert_false(drawn(a, "确认领取要连上服务器"));
+    ku_app_free(a);
+}
+
+static void test_cached_status_spoken_with_its_time(void **state)
+{
+    ku_app *a = at_cached_status(true);
+    char text[4096];
+    enum ku_lang lang;
+
+    (void)state;
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_non_null(strstr(text, "下面是 11月30日 10:05 的信息"));
+    assert_non_null(strstr(text, "每月七百五十元"));
+    assert_non_null(strstr(text, "确认领取要连上服务器才能办"));
+    /* Not asked to confirm what cannot be confirmed. */
+    assert_null(strstr(text, "请确认是否收到"));
+    assert_null(strstr(text, "张秀英"));
+    ku_app_set_lang(a, KU_LANG_EN);
+    assert_true(ku_app_take_speech(a, text, sizeof(text), &lang));
+    assert_non_null(strstr(text, "as of Nov 30, 10:05"));
+    assert_null(strstr(text, "Please confirm whether"));
+    hm_wipe(text, sizeof(text));
+    ku_app_free(a);
+}
+
+static void test_cached_and_reader_samples(void **state)
+{
+    (void)state;
+    for (int elder = 0; elder < 2; elder++) {
+        ku_app *a = new_app(elder);
+        int min_text = 1 << 20;
+
+        ku_app_show_sample(a, KU_SCR_STATUS, 3);
+        assert_true(drawn(a, "下面是 11月30日 10:05 的信息"));
+        assert_true(drawn(a, "服务器暂时连不上：确认先保存在本机"));
+        assert_false(has_button(a, "confirm-0"));
+        assert_false(dl.overflow);
+        check_layout(a, elder ? 25 : 15, &min_text);
+        /* The other status samples are live ones. */
+        ku_app_show_sample(a, KU_SCR_STATUS, 0);
+        assert_false(drawn(a, "下面是"));
+        assert_true(has_button(a, "confirm-0"));
+        ku_app_show_sample(a, KU_SCR_HOME, 2);
+        assert_true(drawn(a, "读卡器未连接"));
+        check_layout(a, elder ? 25 : 15, &min_text);
+        ku_app_show_sample(a, KU_SCR_HOME, 0);
+        assert_false(drawn(a, "读卡器未连接"));
+        ku_app_free(a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1961,6 +2138,10 @@ int main(void)
         cmocka_unit_test(test_card_pulled_while_signing),
         cmocka_unit_test(test_card_error_left_goes_home),
         cmocka_unit_test(test_script_rig_steps),
+        cmocka_unit_test(test_cached_status_shown_not_confirmable),
+        cmocka_unit_test(test_cached_status_idle_and_live_again),
+        cmocka_unit_test(test_cached_status_spoken_with_its_time),
+        cmocka_unit_test(test_cached_and_reader_samples),
     };
 
     return cmocka_run_group_tests(tests, load_cats, free_cats);

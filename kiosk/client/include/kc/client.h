@@ -79,10 +79,16 @@ struct kc_config {
                                 * [trust] csca_dir) to check an ID card at the kiosk too */
     const char *kiosk_id;      /* this kiosk's id: answers must name it */
     const char *journal_path;  /* the journal (SQLite file); created when missing */
-    long connect_timeout_ms;   /* 0: 5000 */
-    long timeout_ms;           /* the whole request; 0: 15000 */
-    int retries;               /* extra attempts where a retry is safe; <0: 0, 0: default 2 */
-    unsigned backoff_ms;       /* first pause between attempts, doubled each time; 0: 250 */
+    /*
+     * How many hours the last verified status of a card is kept in the journal's
+     * database, to be shown (marked as of its time) while the server cannot be
+     * reached (kc_status_cached): 0: 72; < 0: no status is kept at all.
+     */
+    int status_cache_hours;
+    long connect_timeout_ms; /* 0: 5000 */
+    long timeout_ms;         /* the whole request; 0: 15000 */
+    int retries;             /* extra attempts where a retry is safe; <0: 0, 0: default 2 */
+    unsigned backoff_ms;     /* first pause between attempts, doubled each time; 0: 250 */
     /*
      * Test hook: the confirmation request is journaled after the card signed
      * and then "lost" as if the network failed before it reached the server
@@ -153,15 +159,33 @@ kc_rc kc_call(kc_client *c, const char *path, const char *body, const char *typ,
 kc_rc kc_nonce(kc_client *c, const char *purpose, char nonce[64], int64_t *exp);
 
 struct kc_session {
-    char id[64];
+    char id[64]; /* "" for a card checked only here (kc_tap_offline): no server session */
     char welfare_no[32];
     char holder[128];
     char card_serial[64];
     int64_t exp;
+    uint8_t card_sha256[32]; /* SHA-256 of the card's 9E certificate: its status cache key */
 };
 
-/* POST /v1/status: the verified status payload (typ huimin-status, this session). */
+/*
+ * POST /v1/status: the verified status payload (typ huimin-status, this
+ * session). Unless the cache is off (status_cache_hours), the signed answer
+ * is kept for the card (the newest only, never logged) with the time it was
+ * verified, and entries older than status_cache_hours are deleted.
+ */
 kc_rc kc_status(kc_client *c, const struct kc_session *s, json_t **status);
+
+/*
+ * The status kc_status last verified for the card of s (a session of kc_tap
+ * or kc_tap_offline), to show while the server cannot be reached: its token
+ * is verified again with the pinned signing certificate (typ huimin-status,
+ * this kiosk, not expired when it was verified) and must name the card's
+ * welfare number. *as_of gets the time it was verified. KC_E_NOT_FOUND when
+ * the card has none, it is older than status_cache_hours or the cache is off;
+ * KC_E_VERIFY (and the entry deleted) when it no longer verifies. What it
+ * shows can never be confirmed: kc_confirm needs the server (a nonce).
+ */
+kc_rc kc_status_cached(kc_client *c, const struct kc_session *s, json_t **status, int64_t *as_of);
 
 /* POST /v1/disputes: reason "not_received", "wrong_amount" or "other"; note may be NULL. */
 kc_rc kc_dispute(kc_client *c, const struct kc_session *s, const char *payment, const char *reason,
@@ -192,6 +216,16 @@ kc_rc kc_staff_call(kc_client *c, const char *reason, const char *screen,
  * name the welfare number the card's certificate carries.
  */
 kc_rc kc_tap(kc_client *c, cl_card *card, struct kc_session *out);
+
+/*
+ * A tap while the server cannot be reached: the card signs a random challenge
+ * made here with 9E (cl_piv_collect) and is checked with the issuer CA
+ * (cl_piv_verify: chain, validity, possession...), which must be configured
+ * (KC_E_CONFIG otherwise: without it no card can be checked here). out gets
+ * the welfare number and holder from the certificate and no session id: it
+ * serves kc_status_cached only. Not genuine: KC_E_VERIFY with failed_check.
+ */
+kc_rc kc_tap_offline(kc_client *c, cl_card *card, struct kc_session *out);
 
 struct kc_payment {
     const char *id;     /* "P-E000001-202611" */
