@@ -51,6 +51,14 @@ do
     sleep 0.5
 done
 "$VC" --send "$HUIMIN_RIG_DIR/card1.sock" remove >/dev/null || fail "remove the second card"
+# Until pcscd has seen both readers empty: a kiosk started before would find a card that is
+# going away on reader 2 (and show the "card moved" screen instead of waiting for hers).
+i=0
+until "$HC" list --json | grep -q '"index":0,[^}]*"card":false.*"index":1,[^}]*"card":false'; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || fail "pcscd still sees a card: $("$HC" list)"
+    sleep 0.2
+done
 start_server "$D"
 cat >"$K/client.conf" <<CONF
 server = https://localhost:$PORT
