@@ -1156,7 +1156,10 @@ int main(int argc, char **argv)
         first = 3;
     }
     if (strcmp(cmd, "exceptions") == 0 && argc >= 3 && strcmp(argv[2], "close") == 0) {
-        if (argc < 4 || argv[3][0] == '-' || !argv[3][0]) {
+        /* Ids made before hs_api_random_id() may start with '-': only "--..." and -h are options.
+         */
+        if (argc < 4 || !argv[3][0] || strncmp(argv[3], "--", 2) == 0 ||
+            strcmp(argv[3], "-h") == 0) {
             fprintf(stderr, "huimin-admin: the command is 'exceptions close ID --dir DIR "
                             "[--note TEXT]' (the IDs are in 'huimin-admin exceptions')\n");
             return EXIT_USAGE;

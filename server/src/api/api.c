@@ -384,6 +384,20 @@ void hs_api_reply_token(struct hs_api *api, struct hs_http_response *res, int st
         hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
 }
 
+bool hs_api_random_id(char *out, size_t nbytes)
+{
+    uint8_t raw[32];
+    if (nbytes == 0 || nbytes > sizeof(raw))
+        return false;
+    /* The first character is the top 6 bits of the first byte: 62 and 63 are '-' and '_'. */
+    do {
+        if (RAND_bytes(raw, (int)nbytes) != 1)
+            return false;
+    } while ((raw[0] >> 2) >= 62);
+    hs_b64url_encode(raw, nbytes, out);
+    return true;
+}
+
 void hs_api_kiosk_actor(char *out, size_t cap, const char *kiosk)
 {
     snprintf(out, cap, "kiosk:%s", kiosk);

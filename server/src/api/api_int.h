@@ -175,6 +175,13 @@ struct hs_api_kiosk {
 hs_rc hs_api_read(struct hs_api *api, const char *sql, const struct hs_val *params, int nparams,
                   struct hs_rows **rows);
 
+/*
+ * A random id of nbytes (at most 32) as base64url into out (HS_B64URL_LEN(nbytes) + 1
+ * bytes): receipts, disputes, exceptions, staff calls, tickets. It never starts with '-'
+ * or '_', so it can be given to a command line as it is (huimin-admin exceptions close ID).
+ */
+bool hs_api_random_id(char *out, size_t nbytes);
+
 /* "kiosk:ID", the audit actor of a kiosk's request. */
 void hs_api_kiosk_actor(char *out, size_t cap, const char *kiosk);
 

@@ -75,11 +75,7 @@ void hs_api_appt_cleanup(struct hs_api *api)
 
 static bool random_ticket(char out[TICKET_TEXT])
 {
-    uint8_t raw[TICKET_BYTES];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return false;
-    hs_b64url_encode(raw, sizeof(raw), out);
-    return true;
+    return hs_api_random_id(out, TICKET_BYTES);
 }
 
 /* The day of local seconds (they are never negative here: 1970 on). */

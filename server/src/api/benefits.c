@@ -74,11 +74,7 @@ static const char *entitlement_status_name(int64_t s)
 
 static bool random_id(char out[ID_TEXT])
 {
-    uint8_t raw[ID_BYTES];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return false;
-    hs_b64url_encode(raw, sizeof(raw), out);
-    return true;
+    return hs_api_random_id(out, ID_BYTES);
 }
 
 static bool sha256(const uint8_t *p, size_t n, uint8_t out[32])

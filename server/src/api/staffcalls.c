@@ -49,11 +49,7 @@ static bool screen_valid(const char *s)
 
 static bool random_id(char out[CALL_TEXT])
 {
-    uint8_t raw[CALL_BYTES];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return false;
-    hs_b64url_encode(raw, sizeof(raw), out);
-    return true;
+    return hs_api_random_id(out, CALL_BYTES);
 }
 
 /* What the answer says about the kiosk and the office's queue. */

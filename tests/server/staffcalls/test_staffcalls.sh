@@ -232,6 +232,14 @@ out=$("$ADMIN" exceptions close "$X1" --dir "$D" --note "$(printf 'two\nlines')"
 [ "$(sql "SELECT status FROM exceptions WHERE id = '$X1'")" = open ] || fail "a refused close closed"
 out=$("$ADMIN" exceptions close --dir "$D" 2>&1)
 [ $? -eq 1 ] || fail "close without an id is a usage error: $out"
+# An id that starts with '-' (the server makes none now; older ones may) is still an id.
+sql "INSERT INTO exceptions (id, kind, subject, kiosk_id, at, status)
+     VALUES ('-old0000000000ab', 'dispute', 'none', 'kiosk-a', 1, 'open')" >/dev/null ||
+    fail "insert an old exception"
+out=$("$ADMIN" exceptions close -old0000000000ab --dir "$D" --note "旧编号" 2>&1) ||
+    fail "an id starting with '-' could not be closed: $out"
+[ "$(sql "SELECT status FROM exceptions WHERE id = '-old0000000000ab'")" = closed ] ||
+    fail "the exception with an id starting with '-' is not closed"
 out=$("$ADMIN" exceptions --dir "$D" 2>&1) || fail "exceptions: $out"
 echo "$out" | grep -q "Waiting for hall staff: 3 " || fail "three left after closing one: $out"
 echo "$out" | grep -q "^$X2  " && fail "a closed item is still listed: $out"
