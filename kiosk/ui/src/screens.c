@@ -910,11 +910,38 @@ static void scr_pin(struct ctx *c)
     }
 }
 
+/*
+ * A signed token's QR code as large as the space above bottom allows (at most max_mm, and
+ * leaving room for the scan hint and the id line idl under it), then those two lines. A white
+ * square behind the code, whatever the theme: phones need light around it.
+ */
+static void qr_block(struct ctx *c, const char *token, enum ku_msg scan, const char *idl,
+                     double max_mm, int bottom)
+{
+    int below = line_h(c->body) * text_lines(tr(c, scan), c->body, c->W - 2 * c->m) +
+                line_h(c->small) + 3 * c->gap;
+    int side = bottom - c->y - below;
+
+    if (side > px(c, max_mm))
+        side = px(c, max_mm);
+    if (side > c->W - 2 * c->m)
+        side = c->W - 2 * c->m;
+    struct ku_cmd *x = cmd(c, KU_CMD_QR, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
+    if (x) {
+        x->text = put_str(c, token);
+        x->color = 0x000000FF;
+        x->border = 0xFFFFFFFF;
+    }
+    c->y += side + c->gap;
+    para(c, tr(c, scan), c->body, c->t->fg, KU_ALIGN_CENTER, false);
+    para(c, idl, c->small, c->t->muted, KU_ALIGN_CENTER, false);
+}
+
 static void scr_receipt(struct ctx *c)
 {
     const struct bdef done = { "done", tr(c, KU_M_BTN_DONE), ST_PRIMARY };
     char buf[256], idl[96];
-    int bottom = c->H - c->m, side;
+    int bottom = c->H - c->m;
     const struct ku_receipt *r = &c->a->s.rc;
 
     header(c, tr(c, KU_M_RECEIPT_TITLE));
@@ -925,23 +952,7 @@ static void scr_receipt(struct ctx *c)
     if (r->again)
         para(c, tr(c, KU_M_RECEIPT_AGAIN), c->body, c->t->fg, KU_ALIGN_CENTER, false);
     trf(c, idl, sizeof(idl), KU_M_RECEIPT_ID, r->id, NULL, NULL);
-    int below = line_h(c->body) * text_lines(tr(c, KU_M_RECEIPT_SCAN), c->body, c->W - 2 * c->m) +
-                line_h(c->small) + 3 * c->gap;
-    side = bottom - c->y - below;
-    if (side > px(c, 110))
-        side = px(c, 110);
-    if (side > c->W - 2 * c->m)
-        side = c->W - 2 * c->m;
-    /* A white square behind the code, whatever the theme: phones need light around it. */
-    struct ku_cmd *x = cmd(c, KU_CMD_QR, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
-    if (x) {
-        x->text = put_str(c, r->token);
-        x->color = 0x000000FF;
-        x->border = 0xFFFFFFFF;
-    }
-    c->y += side + c->gap;
-    para(c, tr(c, KU_M_RECEIPT_SCAN), c->body, c->t->fg, KU_ALIGN_CENTER, false);
-    para(c, idl, c->small, c->t->muted, KU_ALIGN_CENTER, false);
+    qr_block(c, r->token, KU_M_RECEIPT_SCAN, idl, 110, bottom);
 }
 
 static void scr_idle(struct ctx *c)
@@ -1499,7 +1510,7 @@ static void scr_m_ticket(struct ctx *c)
     const struct ku_ticket *t = &c->a->s.m.ticket;
     const struct bdef done = { "done", tr(c, KU_M_BTN_DONE), ST_PRIMARY };
     char buf[256], dt[64], idl[96];
-    int bottom = c->H - c->m, side;
+    int bottom = c->H - c->m;
 
     enum ku_msg title = c->a->s.resched ? KU_M_M_RESCHED_DONE : KU_M_M_TICKET_TITLE;
 
@@ -1513,22 +1524,7 @@ static void scr_m_ticket(struct ctx *c)
          c->body, c->t->fg, KU_ALIGN_CENTER, true);
     party_lines(c);
     trf(c, idl, sizeof(idl), KU_M_M_TICKET_ID, t->id, NULL, NULL);
-    int below = line_h(c->body) * text_lines(tr(c, KU_M_M_TICKET_SCAN), c->body, c->W - 2 * c->m) +
-                line_h(c->small) + 3 * c->gap;
-    side = bottom - c->y - below;
-    if (side > px(c, 120))
-        side = px(c, 120);
-    if (side > c->W - 2 * c->m)
-        side = c->W - 2 * c->m;
-    struct ku_cmd *x = cmd(c, KU_CMD_QR, (struct ku_rect){ (c->W - side) / 2, c->y, side, side });
-    if (x) {
-        x->text = put_str(c, t->token);
-        x->color = 0x000000FF;
-        x->border = 0xFFFFFFFF;
-    }
-    c->y += side + c->gap;
-    para(c, tr(c, KU_M_M_TICKET_SCAN), c->body, c->t->fg, KU_ALIGN_CENTER, false);
-    para(c, idl, c->small, c->t->muted, KU_ALIGN_CENTER, false);
+    qr_block(c, t->token, KU_M_M_TICKET_SCAN, idl, 120, bottom);
 }
 
 static const char *refusal_text(struct ctx *c)
