@@ -8,6 +8,7 @@
 
 #include "hm/log.h"
 #include "hm/util.h"
+#include "hs/audit.h"
 #include "hs/db.h"
 #include "schema.h"
 #include "test_hook.h"
@@ -455,6 +456,60 @@ static void test_batch_isolates_failures(void **state)
     assert_int_equal(jobs[5].rc, HS_OK);
     assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 4);
     assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE id IN (1, 3, 5, 10)"), 4);
+}
+
+static hs_rc audit_one(struct hs_conn *c, void *arg)
+{
+    char subject[32];
+
+    snprintf(subject, sizeof(subject), "job-%d", (int)*(const int64_t *)arg);
+    struct hs_audit_rec r = {
+        .actor = "test", .action = "test.batch", .subject = subject, .detail = "", .at = 1000
+    };
+    return hs_audit_append(c, &r, NULL);
+}
+
+static hs_rc audit_then_fail(struct hs_conn *c, void *arg)
+{
+    hs_rc rc = audit_one(c, arg);
+
+    return rc ? rc : HS_E_CONFLICT;
+}
+
+/*
+ * The committer keeps the audit head for its batch (db.h, hs_audit_tail): a job rolled back
+ * after its append must take its record's number back with it, and the head written before
+ * COMMIT must be the last record's. Records 1..n with no gap, each linked to the one before.
+ */
+static void test_batch_audit_chain(void **state)
+{
+    struct hs_store *st = *state;
+    struct batch_job jobs[] = {
+        { .fn = audit_one, .id = 1 }, { .fn = audit_then_fail, .id = 2 },
+        { .fn = audit_one, .id = 3 }, { .fn = audit_then_fail, .id = 4 },
+        { .fn = audit_one, .id = 5 },
+    };
+
+    assert_int_equal(run_in_one_batch(st, jobs, 5), 2);
+    assert_int_equal(jobs[1].rc, HS_E_CONFLICT);
+    assert_int_equal(jobs[3].rc, HS_E_CONFLICT);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit"), 3);
+    assert_int_equal(query_int(st, "SELECT MIN(seq) FROM audit"), 1);
+    assert_int_equal(query_int(st, "SELECT MAX(seq) FROM audit"), 3);
+    assert_int_equal(
+        query_int(st, "SELECT COUNT(*) FROM audit WHERE subject IN ('job-2', 'job-4')"), 0);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 "
+                                   "WHERE b.prev_hash = a.hash"),
+                     2);
+    assert_int_equal(query_int(st,
+                               "SELECT COUNT(*) FROM audit_head h JOIN audit a ON a.seq = h.seq "
+                               "WHERE a.hash = h.hash AND h.seq = 3"),
+                     1);
+    /* Outside a batch of its own making the next append goes on from there. */
+    int64_t six = 6;
+    assert_int_equal(hs_store_write(st, audit_one, &six), HS_OK);
+    assert_int_equal(query_int(st, "SELECT seq FROM audit WHERE subject = 'job-6'"), 4);
+    assert_int_equal(query_int(st, "SELECT seq FROM audit_head"), 4);
 }
 
 static hs_rc insert_orphan(struct hs_conn *c, void *arg)
@@ -908,6 +963,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unique_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_returning_and_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_isolates_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_audit_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure_fails_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
