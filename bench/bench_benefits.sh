@@ -24,7 +24,9 @@
 # Environment: BENCH_THREADS (bench_https threads, default 1), BENCH_DURATION (s, status),
 # BENCH_BACKENDS ("sqlite postgres"), BENCH_PERF=PREFIX (perf record of the confirmation run:
 # PREFIX.BACKEND.data and a report in PREFIX.BACKEND.txt, made with BENCH_PERF_ARGS, default
-# "--children --sort sym"). Exit: 0 every target met, 1 missed, 2 set-up failed.
+# "--children --sort sym"), BENCH_SYSCALLS=1 (system calls and context switches an answer in the
+# first 5 s of the run, perf stat), BENCH_PROBE_RUN (the run these two watch: status or confirm,
+# default confirm), BENCH_SERVER_ENV (a command prefix for the server, say "env LD_PRELOAD=..."). Exit: 0 every target met, 1 missed, 2 set-up failed.
 set -u
 export LC_ALL=C # sort and join agree on the order
 
@@ -145,7 +147,7 @@ run_backend() {
     done
     [ ! -s "$work/reg.fail" ] || setup_fail "register-card: $(head -3 "$work/reg.err")"
 
-    "$SERVER" --config "$C" --port-file "$work/ports" 2>>"$work/server.log" &
+    ${BENCH_SERVER_ENV:-} "$SERVER" --config "$C" --port-file "$work/ports" 2>>"$work/server.log" &
     SERVER_PID=$!
     i=0
     while [ ! -s "$work/ports" ]; do
@@ -230,40 +232,67 @@ run_backend() {
         fi
         cpu=$(awk -v t="$((CPU1 - CPU0))" -v n="$(get ok)" -v hz="$TCK" \
             'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "?" }')
-        printf '%-8s %-22s %3s conns: %8.0f/s (target >= %s) n %s  p50 %s p95 %s p99 %s max %s ms  server CPU %s us/answer  %s%s\n' \
+        # The load generator's CPU (the children's line of the subshell's times).
+        ccpu=$(awk -v n="$(get ok)" 'function s(t) { split(t, a, "m"); sub("s", "", a[2]); return a[1] * 60 + a[2] }
+            NR == 2 { if (n > 0) printf "%.0f", (s($1) + s($2)) * 1e6 / n; else print "?" }' "$work/times" 2>/dev/null)
+        printf '%-8s %-22s %3s conns: %8.0f/s (target >= %s) n %s  p50 %s p95 %s p99 %s max %s ms  server CPU %s us/answer (client %s)  %s%s\n' \
             "$BACKEND" "$1" "$3" "$rps" "$2" "$(get ok)" "$(get p50)" "$(get p95)" "$(get p99)" \
-            "$(get max)" "$cpu" "$verdict" "$why"
+            "$(get max)" "$cpu" "${ccpu:-?}" "$verdict" "$why"
         [ "$verdict" = MET ] || status=1
     }
+    # perf record / perf stat of the run BENCH_PROBE_RUN names (status or confirm).
+    probe_start() {
+        PERF_PID= STAT_PID=
+        [ "${BENCH_PROBE_RUN:-confirm}" = "$1" ] || return 0
+        if [ -n "${BENCH_PERF:-}" ]; then
+            perf record --call-graph dwarf,16384 -F 300 -o "$work/perf.data" -p "$SERVER_PID" -- sleep 8 >/dev/null 2>&1 &
+            PERF_PID=$!
+        fi
+        if [ -n "${BENCH_SYSCALLS:-}" ]; then
+            perf stat -x, -e context-switches,syscalls:sys_enter_fdatasync,syscalls:sys_enter_pread64,syscalls:sys_enter_pwrite64,syscalls:sys_enter_futex,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait \
+                -o "$work/perf-stat.csv" -p "$SERVER_PID" -- sleep 5 >/dev/null 2>&1 &
+            STAT_PID=$!
+        fi
+    }
+    probe_end() {
+        [ -z "$PERF_PID" ] || wait "$PERF_PID"
+        if [ -n "$STAT_PID" ]; then
+            wait "$STAT_PID"
+            # Events in the first 5 s of the run, per answer at the run's rate.
+            awk -F, -v b="$BACKEND" -v r="$rps" '$1 ~ /^[0-9]+$/ { printf "%s: %-36s %8.2f an answer\n", b, $3, $1 / (r * 5) }' "$work/perf-stat.csv"
+        fi
+        PERF_PID= STAT_PID=
+    }
     note "status run"
+    probe_start status
     CPU0=$(cpu_ticks)
     # shellcheck disable=SC2086
     json=$(timeout $((DURATION + 30)) "$BENCH" --url "$URL/v1/status" $TLS --method POST \
         --bodies-file "$work/status.bodies" --cycle --content-type application/json --expect-status 200 \
-        --connections 64 --threads "$THREADS" --duration "$DURATION" --json 2>/dev/null)
+        --connections 64 --threads "$THREADS" --duration "$DURATION" --json 2>/dev/null; times >"$work/times")
     CPU1=$(cpu_ticks)
     report "signed status answers" 12000 64 "$json"
-    PERF_PID=
-    if [ -n "${BENCH_PERF:-}" ]; then
-        perf record --call-graph dwarf,16384 -F 300 -o "$work/perf.data" -p "$SERVER_PID" -- sleep 8 >/dev/null 2>&1 &
-        PERF_PID=$!
-    fi
+    probe_end
+    probe_start confirm
     note "confirmation run ($npay bodies)"
     CPU0=$(cpu_ticks)
     # shellcheck disable=SC2086
     json=$(timeout 150 "$BENCH" --url "$URL/v1/confirmations" $TLS --method POST \
         --bodies-file "$work/cf-bodies" --expect-status 201 --connections 128 \
-        --threads "$THREADS" --duration 120 --json 2>/dev/null)
+        --threads "$THREADS" --duration 120 --json 2>/dev/null; times >"$work/times")
     CPU1=$(cpu_ticks)
     mode=live
     [ "$JOURNAL" != 1 ] || mode=journal
     report "confirmations ($mode)" 8000 128 "$json"
-    [ -z "$PERF_PID" ] || wait "$PERF_PID"
+    probe_end
     # How often a card certificate was found verified (the rest were verified in full).
     OPS=$(sed -n 2p "$work/ports")
     [ -z "$OPS" ] || curl -s "http://127.0.0.1:$OPS/metrics" |
         awk -v b="$BACKEND" '/^huimin_certcache_(hits|misses)_total/ { sub("huimin_certcache_", ""); sub("_total", ""); m = m " " $1 " " $2 }
-            END { if (m != "") print b ": certificate cache since start:" m }'
+            /^huimin_storage_writes_total/ { w = $2 } /^huimin_storage_commits_total/ { c = $2 }
+            /^huimin_storage_commit_seconds_total/ { s = $2 }
+            END { if (m != "") print b ": certificate cache since start:" m
+                  if (c > 0) printf "%s: storage since start: %d writes in %d commits (%.1f a commit, %.0f us a commit)\n", b, w, c, w / c, s * 1e6 / c }'
     [ -z "${BENCH_PERF:-}" ] || cp "$work/perf.data" "${BENCH_PERF}.$BACKEND.data"
     [ -z "${BENCH_PERF:-}" ] || perf report -i "$work/perf.data" ${BENCH_PERF_ARGS:---children --sort sym} --stdio -g none \
         --percent-limit 1 2>/dev/null | grep -v "^$" | head -150 >"${BENCH_PERF}.$BACKEND.txt"

@@ -568,111 +568,148 @@ static void reply_stored(struct hs_api *api, struct hs_http_response *res, const
         hs_api_reply_error(api, res, ERR_ALREADY_CONFIRMED, s->found ? s->receipt : NULL);
 }
 
-/*
- * The card's evidence: the certificate chains to the issuer CA, is valid,
- * allows signatures and is not revoked (cl_piv_verify_with, the statement
- * as what was signed, or the certificate cache), it names the
- * statement's welfare number, the registry has the card (9E: this very card;
- * 9C: an active card of this resident), and the card signed SHA-256 of the
- * statement with the certified key. Replies with the error (false).
- */
-static bool card_check(struct hs_api *api, struct hs_http_response *res,
-                       const struct hs_api_kiosk *k, const struct confirm *cf)
-{
-    /* The statement is what the card signed: "possession" is its signature, judged below
-     * (after the registry, so an unknown card reads as unknown, not as a bad signature). */
-    const struct cl_piv_evidence *ev = &cf->ev;
+/* What the card's certificate and signature proved, judged before the database is read. */
+struct card_verdict {
+    enum api_err err; /* ERR_COUNT: the certificate is good (the signature is sig_ok) */
     char detail[CL_CHECK_REASON_MAX + 64];
+    bool sig_ok;
+    struct hs_certinfo info;
+};
+
+/*
+ * The card's evidence, as far as it needs no database: the certificate chains
+ * to the issuer CA, is valid, allows signatures and is not revoked
+ * (cl_piv_verify_with, the statement as what was signed, or the certificate
+ * cache), and whether the card signed SHA-256 of the statement with the
+ * certified key. card_judge() adds the registry.
+ */
+static void card_verify(struct hs_api *api, const struct confirm *cf, struct card_verdict *cv)
+{
+    const struct cl_piv_evidence *ev = &cf->ev;
     int64_t now = hs_api_now(api);
     struct cl_verdict verdict;
+    memset(cv, 0, sizeof(*cv));
+    cv->err = ERR_COUNT;
     /* A certificate verified moments ago (the same card, another payment) is not
      * verified again until the cache says so; see certcache.h. */
-    struct hs_certinfo info;
     hs_rc cached_sig = hs_certcache_check(&api->certs, ev->cert, ev->cert_len, now, cf->stmt,
-                                          cf->stmt_len, ev->sig, ev->sig_len, &info);
-    bool cached = cached_sig != HS_E_NOT_FOUND, sig_ok = cached_sig == HS_OK;
-    if (!cached) {
-        uint64_t gen = 0;
-        struct cl_piv_verifier *vf = hs_certcache_verifier(&api->certs, &gen);
-        if (!vf) {
-            hm_log_error("the issuer CA %s (or its CRL) does not load", api->d.cfg->issuer_ca);
-            hs_api_reply_error(api, res, ERR_INTERNAL, "the issuer CA could not be loaded");
-            return false;
-        }
-        struct cl_piv_cert_info ci;
-        cl_rc crc = cl_piv_verify_with(vf, now, ev, cf->stmt, cf->stmt_len, &verdict, &ci);
-        cl_piv_verifier_free(vf);
-        const struct cl_check *pos = cl_verdict_get(&verdict, "possession");
-        sig_ok = crc == CL_OK && pos && pos->state == CL_CHECK_PASSED;
-        cl_verdict_set(&verdict, "possession", CL_CHECK_NOT_CHECKED, "judged after the registry");
-        static const char *const must[] = { "chain", "validity", "key-usage" };
-        if (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
-            cl_verdict_first_failure(&verdict)) {
-            const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
-            snprintf(detail, sizeof(detail), "%s: %s", f ? f->name : "verify",
-                     f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
-            hm_log_info("kiosk %s: confirmation card refused: %s", k->id, detail);
-            const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
-            hs_api_reply_error(api, res,
-                               crc == CL_OK && rev && rev->state == CL_CHECK_FAILED
-                                   ? ERR_CARD_REVOKED
-                                   : ERR_CARD_NOT_GENUINE,
-                               detail);
-            cl_piv_cert_info_clear(&ci);
-            return false;
-        }
-        /* What the registry check needs of the certificate, as the verification read it. */
-        hm_strlcpy(info.welfare_no, ci.welfare_no, sizeof(info.welfare_no));
-        hm_strlcpy(info.serial, ci.serial, sizeof(info.serial));
-        if (info.welfare_no[0] && info.serial[0] && strcmp(info.welfare_no, cf->st.welfare_no) == 0)
-            hs_certcache_put(&api->certs, ev->cert, ev->cert_len, &info, ci.key, ci.not_after, now,
-                             gen);
+                                          cf->stmt_len, ev->sig, ev->sig_len, &cv->info);
+    if (cached_sig != HS_E_NOT_FOUND) {
+        cv->sig_ok = cached_sig == HS_OK;
+        return;
+    }
+    uint64_t gen = 0;
+    struct cl_piv_verifier *vf = hs_certcache_verifier(&api->certs, &gen);
+    if (!vf) {
+        hm_log_error("the issuer CA %s (or its CRL) does not load", api->d.cfg->issuer_ca);
+        cv->err = ERR_INTERNAL;
+        hm_strlcpy(cv->detail, "the issuer CA could not be loaded", sizeof(cv->detail));
+        return;
+    }
+    struct cl_piv_cert_info ci;
+    cl_rc crc = cl_piv_verify_with(vf, now, ev, cf->stmt, cf->stmt_len, &verdict, &ci);
+    cl_piv_verifier_free(vf);
+    const struct cl_check *pos = cl_verdict_get(&verdict, "possession");
+    cv->sig_ok = crc == CL_OK && pos && pos->state == CL_CHECK_PASSED;
+    cl_verdict_set(&verdict, "possession", CL_CHECK_NOT_CHECKED, "judged after the registry");
+    static const char *const must[] = { "chain", "validity", "key-usage" };
+    if (crc != CL_OK || !cl_verdict_all_passed(&verdict, must, HM_ARRAY_SIZE(must)) ||
+        cl_verdict_first_failure(&verdict)) {
+        const struct cl_check *f = crc == CL_OK ? cl_verdict_first_failure(&verdict) : NULL;
+        snprintf(cv->detail, sizeof(cv->detail), "%s: %s", f ? f->name : "verify",
+                 f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
+        const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
+        cv->err = crc == CL_OK && rev && rev->state == CL_CHECK_FAILED ? ERR_CARD_REVOKED
+                                                                         : ERR_CARD_NOT_GENUINE;
         cl_piv_cert_info_clear(&ci);
+        return;
     }
-    if (!info.welfare_no[0] || strcmp(info.welfare_no, cf->st.welfare_no) != 0) {
-        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE,
-                           "the certificate does not name the statement's welfare number");
-        return false;
-    }
-    if (!info.serial[0]) {
-        hs_api_reply_error(api, res, ERR_CARD_NOT_GENUINE, "the certificate has no usable serial");
-        return false;
-    }
-    const char *welfare_no = info.welfare_no, *serial = info.serial;
-    /* The registry has the last word on revocation (a lost card is revoked there first). */
+    /* What the registry check needs of the certificate, as the verification read it. */
+    hm_strlcpy(cv->info.welfare_no, ci.welfare_no, sizeof(cv->info.welfare_no));
+    hm_strlcpy(cv->info.serial, ci.serial, sizeof(cv->info.serial));
+    if (cv->info.welfare_no[0] && cv->info.serial[0] &&
+        strcmp(cv->info.welfare_no, cf->st.welfare_no) == 0)
+        hs_certcache_put(&api->certs, ev->cert, ev->cert_len, &cv->info, ci.key, ci.not_after, now,
+                         gen);
+    cl_piv_cert_info_clear(&ci);
+}
+
+/* The registry's row for the card (card_read): found, its status and welfare number. */
+struct card_row {
+    bool found;
+    int64_t status;
+    char welfare_no[32];
+};
+
+/* Whether the registry needs asking: only for a certificate that names the statement's holder. */
+static bool card_needs_row(const struct confirm *cf, const struct card_verdict *cv)
+{
+    return cv->err == ERR_COUNT && cv->info.serial[0] &&
+           strcmp(cv->info.welfare_no, cf->st.welfare_no) == 0;
+}
+
+/* The registry has the last word on revocation (a lost card is revoked there first). */
+static hs_rc card_read(struct hs_conn *c, const struct confirm *cf, const struct card_verdict *cv,
+                       struct card_row *out)
+{
+    memset(out, 0, sizeof(*out));
     struct hs_rows *r = NULL;
-    const struct hs_val key[] = { hs_text(cf->tap ? serial : welfare_no) };
-    hs_rc rc = hs_api_read(api,
-                           cf->tap ? "SELECT status, welfare_no FROM cards WHERE cert_serial = $1"
-                                   : "SELECT status, welfare_no FROM cards WHERE welfare_no = $1 "
-                                     "ORDER BY status",
-                           key, 1, &r);
-    if (rc != HS_OK) {
-        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
-        return false;
+    const struct hs_val key[] = { hs_text(cf->tap ? cv->info.serial : cv->info.welfare_no) };
+    hs_rc rc = hs_exec(c,
+                       cf->tap ? "SELECT status, welfare_no FROM cards WHERE cert_serial = $1"
+                               : "SELECT status, welfare_no FROM cards WHERE welfare_no = $1 "
+                                 "ORDER BY status",
+                       key, 1, &r);
+    if (rc != HS_OK)
+        return rc;
+    if (hs_rows_count(r) > 0) { /* 9C: active cards sort first */
+        out->found = true;
+        out->status = hs_rows_int(r, 0, 0);
+        hm_strlcpy(out->welfare_no, hs_rows_text(r, 0, 1), sizeof(out->welfare_no));
     }
-    enum api_err e = ERR_COUNT;
-    if (hs_rows_count(r) == 0)
-        e = ERR_CARD_UNKNOWN;
-    else if (hs_rows_int(r, 0, 0) != HS_CARD_ACTIVE) /* 9C: active cards sort first */
-        e = ERR_CARD_REVOKED;
-    else if (strcmp(hs_rows_text(r, 0, 1), welfare_no) != 0)
-        e = ERR_CARD_NOT_GENUINE;
     hs_rows_free(r);
-    if (e != ERR_COUNT) {
-        hs_api_reply_error(api, res, e, NULL);
-        return false;
+    return HS_OK;
+}
+
+/*
+ * The card's evidence in full: card_verify()'s verdict, the certificate names
+ * the statement's welfare number, the registry has the card (9E: this very
+ * card; 9C: an active card of this resident), and the signature (judged after
+ * the registry, so an unknown card reads as unknown, not as a bad signature).
+ * ERR_COUNT when all hold, else the error, with *detail.
+ */
+static enum api_err card_judge(const struct hs_api_kiosk *k, const struct confirm *cf,
+                               const struct card_verdict *cv, const struct card_row *row,
+                               const char **detail)
+{
+    *detail = NULL;
+    if (cv->err != ERR_COUNT) {
+        if (cv->err != ERR_INTERNAL)
+            hm_log_info("kiosk %s: confirmation card refused: %s", k->id, cv->detail);
+        *detail = cv->detail;
+        return cv->err;
     }
-    /* The signature was checked above (by the cached key, or in the verification). */
-    cl_rc crc = sig_ok ? CL_OK : CL_E_SIGNATURE_INVALID;
-    if (crc != CL_OK) {
-        hm_log_info("kiosk %s: confirmation signature refused: %s", k->id, cl_strerror(crc));
-        hs_api_reply_error(api, res, ERR_SIGNATURE_INVALID,
-                           "the signature is not the certified key's over SHA-256 of the "
-                           "statement");
-        return false;
+    if (!cv->info.welfare_no[0] || strcmp(cv->info.welfare_no, cf->st.welfare_no) != 0) {
+        *detail = "the certificate does not name the statement's welfare number";
+        return ERR_CARD_NOT_GENUINE;
     }
-    return true;
+    if (!cv->info.serial[0]) {
+        *detail = "the certificate has no usable serial";
+        return ERR_CARD_NOT_GENUINE;
+    }
+    if (!row->found)
+        return ERR_CARD_UNKNOWN;
+    if (row->status != HS_CARD_ACTIVE)
+        return ERR_CARD_REVOKED;
+    if (strcmp(row->welfare_no, cv->info.welfare_no) != 0)
+        return ERR_CARD_NOT_GENUINE;
+    if (!cv->sig_ok) {
+        hm_log_info("kiosk %s: confirmation signature refused: %s", k->id,
+                    cl_strerror(CL_E_SIGNATURE_INVALID));
+        *detail = "the signature is not the certified key's over SHA-256 of the statement";
+        return ERR_SIGNATURE_INVALID;
+    }
+    return ERR_COUNT;
 }
 
 struct confirm_write {
@@ -790,38 +827,48 @@ static bool confirm_request(struct hs_api *api, struct hs_http_response *res, js
     return true;
 }
 
-/* What a confirmation needs to know of the database, read at once (confirm_facts). */
+/* What a confirmation needs to know of the database (confirm_gather). */
 struct confirm_facts {
+    bool session_found, session_kiosk_ok; /* the request's card session, when it names one */
+    char session_welfare_no[32];
+    int64_t session_expires_at;
+    struct stored stored;  /* the payment's confirmation, if it has one */
     int64_t nonce_created; /* 0: no such nonce (the write says which error) */
     bool resident_found;
     struct resident who; /* the statement's welfare number's */
     bool payment_found;
     char payment_resident[32];
     struct payment pay;
+    struct card_row card; /* when card_needs_row() */
 };
 
 /*
- * One read instead of four (a round trip each on PostgreSQL): the stored
+ * Two reads (a round trip each on PostgreSQL): the card session, the stored
  * confirmation of the payment, if any, the payment with its resident, the
- * resident of the statement's welfare number and when its nonce was issued.
+ * resident of the statement's welfare number and when its nonce was issued in
+ * one; the card's registry row in the other. On c, a reader or the writer
+ * (then inside the write, see hs_api_h_confirmations).
  */
-static hs_rc confirm_facts(struct hs_api *api, const struct confirm *cf, struct stored *stored,
-                           struct confirm_facts *f)
+static hs_rc confirm_gather(struct hs_conn *c, const struct hs_api_kiosk *k,
+                            const struct confirm *cf, const struct card_verdict *cv,
+                            struct confirm_facts *f)
 {
-    memset(stored, 0, sizeof(*stored));
+    free(f->stored.receipt); /* a rerun of the write reads again */
     memset(f, 0, sizeof(*f));
     const struct hs_val p[] = { hs_text(cf->st.payment), hs_text(cf->st.welfare_no),
-                                hs_text(cf->st.nonce) };
+                                hs_text(cf->st.nonce), hs_text(cf->session_id) };
     struct hs_rows *r = NULL;
-    hs_rc rc = hs_api_read(
-        api,
-        "SELECT c.statement, c.receipt, py.period, py.amount_fen, py.status, e.resident_id, "
-        "r.id, r.name, r.flags, (SELECT n.created_at FROM nonces n WHERE n.nonce = $3) "
-        "FROM (SELECT 1 AS one) AS o LEFT JOIN payments py ON py.id = $1 "
-        "LEFT JOIN entitlements e ON e.id = py.entitlement_id "
-        "LEFT JOIN confirmations c ON c.payment_id = py.id "
-        "LEFT JOIN residents r ON r.welfare_no = $2",
-        p, 3, &r);
+    hs_rc rc =
+        hs_exec(c,
+                "SELECT c.statement, c.receipt, py.period, py.amount_fen, py.status, e.resident_id, "
+                "r.id, r.name, r.flags, (SELECT n.created_at FROM nonces n WHERE n.nonce = $3), "
+                "cs.kiosk_id, cs.welfare_no, cs.expires_at "
+                "FROM (SELECT 1 AS one) AS o LEFT JOIN payments py ON py.id = $1 "
+                "LEFT JOIN entitlements e ON e.id = py.entitlement_id "
+                "LEFT JOIN confirmations c ON c.payment_id = py.id "
+                "LEFT JOIN residents r ON r.welfare_no = $2 "
+                "LEFT JOIN card_sessions cs ON cs.id = $4",
+                p, 4, &r);
     if (rc != HS_OK)
         return rc;
     if (hs_rows_count(r) != 1) {
@@ -831,10 +878,10 @@ static hs_rc confirm_facts(struct hs_api *api, const struct confirm *cf, struct 
     if (!hs_rows_is_null(r, 0, 1)) {
         size_t len = 0;
         const uint8_t *b = hs_rows_blob(r, 0, 0, &len);
-        stored->found = true;
-        stored->same = b && len == cf->stmt_len && memcmp(b, cf->stmt, len) == 0;
-        stored->receipt = strdup(hs_rows_text(r, 0, 1));
-        if (!stored->receipt)
+        f->stored.found = true;
+        f->stored.same = b && len == cf->stmt_len && memcmp(b, cf->stmt, len) == 0;
+        f->stored.receipt = strdup(hs_rows_text(r, 0, 1));
+        if (!f->stored.receipt)
             rc = HS_E_NO_MEMORY;
     }
     if (!hs_rows_is_null(r, 0, 2)) {
@@ -853,14 +900,139 @@ static hs_rc confirm_facts(struct hs_api *api, const struct confirm *cf, struct 
         f->who.flags = hs_rows_int(r, 0, 8);
     }
     f->nonce_created = hs_rows_int(r, 0, 9);
+    if (!hs_rows_is_null(r, 0, 10)) {
+        f->session_found = true;
+        f->session_kiosk_ok = strcmp(hs_rows_text(r, 0, 10), k->id) == 0;
+        hm_strlcpy(f->session_welfare_no, hs_rows_text(r, 0, 11), sizeof(f->session_welfare_no));
+        f->session_expires_at = hs_rows_int(r, 0, 12);
+    }
     hs_rows_free(r);
+    if (rc == HS_OK && card_needs_row(cf, cv))
+        rc = card_read(c, cf, cv, &f->card);
     return rc;
 }
 
+/* What to answer, decided by confirm_judge(). */
+enum confirm_next {
+    CN_ERROR,   /* err, with detail */
+    CN_STORED,  /* the stored confirmation (this statement's receipt, or already_confirmed) */
+    CN_REREAD,  /* the payment was confirmed since: read the stored confirmation again */
+    CN_CONFIRM, /* write the confirmation */
+};
+
+struct confirm_decision {
+    enum confirm_next next;
+    enum api_err err;
+    char detail[256];
+};
+
+static void decide_error(struct confirm_decision *d, enum api_err err, const char *detail)
+{
+    d->next = CN_ERROR;
+    d->err = err;
+    hm_strlcpy(d->detail, detail ? detail : "", sizeof(d->detail));
+}
+
+/*
+ * The checks, in the order a reply names the first that fails: the session,
+ * the same statement again (its receipt: exactly once), the statement's time,
+ * the resident and the proof the policy asks for, the card (card_judge), the
+ * payment and its state.
+ */
+static void confirm_judge(const struct hs_api_kiosk *k, const struct confirm *cf,
+                          const struct card_verdict *cv, const struct confirm_facts *f,
+                          int64_t now, struct confirm_decision *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (cf->session_id) {
+        if (!f->session_found)
+            return decide_error(d, ERR_SESSION_UNKNOWN, NULL);
+        if (!f->session_kiosk_ok)
+            return decide_error(d, ERR_SESSION_KIOSK, NULL);
+        if (f->session_expires_at <= now)
+            return decide_error(d, ERR_SESSION_EXPIRED, NULL);
+        if (strcmp(f->session_welfare_no, cf->st.welfare_no) != 0)
+            return decide_error(d, ERR_STATEMENT_INVALID,
+                                "the statement names another welfare number than the session");
+    }
+    if (f->stored.found && f->stored.same) {
+        d->next = CN_STORED;
+        return;
+    }
+    if (cf->st.time > now + CLOCK_SKEW_S)
+        return decide_error(d, ERR_STATEMENT_INVALID, "the statement's time is in the future");
+    if (f->nonce_created && cf->st.time < f->nonce_created)
+        return decide_error(d, ERR_STATEMENT_INVALID,
+                            "the statement's time is before its nonce was issued");
+    if (!f->resident_found)
+        return decide_error(d, ERR_RESIDENT_UNKNOWN, NULL);
+    if (cf->tap && !(f->who.flags & HS_RESIDENT_TAP_ONLY))
+        return decide_error(d, ERR_PIN_REQUIRED,
+                            "only a tap-only resident may confirm with the 9E key");
+    const char *detail = NULL;
+    enum api_err e = card_judge(k, cf, cv, &f->card, &detail);
+    if (e != ERR_COUNT)
+        return decide_error(d, e, detail);
+    if (!f->payment_found)
+        return decide_error(d, ERR_PAYMENT_UNKNOWN, NULL);
+    if (strcmp(f->payment_resident, f->who.id) != 0)
+        return decide_error(d, ERR_PAYMENT_NOT_YOURS, NULL);
+    if (f->pay.amount_fen != cf->st.amount_fen || strcmp(f->pay.period, cf->st.period) != 0)
+        return decide_error(d, ERR_STATEMENT_INVALID,
+                            "the statement's amount or period differs from the payment's");
+    if (f->pay.status == HS_PAY_CONFIRMED) {
+        d->next = CN_REREAD;
+        return;
+    }
+    if (f->pay.status != HS_PAY_PAID) {
+        char why[64];
+        snprintf(why, sizeof(why), "the payment is %s", payment_status_name(f->pay.status));
+        return decide_error(d, ERR_PAYMENT_NOT_PAID, why);
+    }
+    d->next = CN_CONFIRM;
+}
+
+/* The write's job: with gather, the reads and the checks first, in the same transaction. */
+struct confirm_job {
+    const struct hs_api_kiosk *k;
+    const struct card_verdict *cv;
+    bool gather;
+    struct confirm_facts *f;
+    struct confirm_decision *d;
+    struct confirm_write w;
+};
+
+static hs_rc confirm_job_fn(struct hs_conn *c, void *arg)
+{
+    struct confirm_job *j = arg;
+    if (j->gather) {
+        hs_rc rc = confirm_gather(c, j->k, j->w.cf, j->cv, j->f);
+        if (rc != HS_OK)
+            return rc;
+        confirm_judge(j->k, j->w.cf, j->cv, j->f, j->w.now, j->d);
+        if (j->d->next != CN_CONFIRM)
+            return HS_OK; /* nothing written: the handler answers */
+    }
+    return confirm_fn(c, &j->w);
+}
+
+/*
+ * POST /v1/confirmations. The card's certificate and signature are checked
+ * first (crypto, no database), then the database is read and the checks made
+ * (confirm_judge), then the confirmation written. On SQLite the reads and the
+ * checks run inside the write, on the writer's connection, whose pages stay
+ * cached: a reader's cache is emptied by every commit of the writer (WAL), and
+ * refilling it cost about 35 preads a confirmation. The receipt is then signed
+ * beforehand, and thrown away when the checks refuse. On PostgreSQL a read in
+ * the write would be a round trip inside the serial committer, so the reads
+ * and checks run on the handler's reader and the write is conditional (the
+ * UPDATE ... WHERE status = paid decides a race either way).
+ */
 void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *req,
                             struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
     struct stored stored = { 0 };
+    struct confirm_facts facts = { 0 };
     char *token = NULL;
     struct confirm *cf = NULL;
     json_t *body = hs_api_json_body(api, req, res);
@@ -886,109 +1058,68 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
         hs_api_reply_error(api, res, ERR_STATEMENT_INVALID, "the statement names another kiosk");
         goto out;
     }
-    struct hs_api_session s;
-    if (cf->session_id) {
-        if (!hs_api_session_get(api, res, k, cf->session_id, &s))
+    struct card_verdict cv;
+    card_verify(api, cf, &cv);
+    int64_t now = hs_api_now(api);
+    bool in_write = hs_store_backend(api->d.store) == HS_BACKEND_SQLITE;
+    struct confirm_decision d = { .next = CN_CONFIRM };
+    if (!in_write) {
+        struct hs_conn *c = hs_store_reader(api->d.store);
+        hs_rc rc = c ? confirm_gather(c, k, cf, &cv, &facts) : HS_E_DB;
+        if (rc != HS_OK) {
+            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
             goto out;
-        if (strcmp(s.welfare_no, cf->st.welfare_no) != 0) {
-            hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
-                               "the statement names another welfare number than the session");
+        }
+        confirm_judge(k, cf, &cv, &facts, now, &d);
+    }
+    char receipt_id[ID_TEXT];
+    if (d.next == CN_CONFIRM) {
+        if (!random_id(receipt_id) || receipt_sign(api, cf, receipt_id, now, &token) != HS_OK) {
+            hs_api_reply_error(api, res, ERR_INTERNAL, "signing failed");
+            goto out;
+        }
+        struct confirm_job j = {
+            .k = k,
+            .cv = &cv,
+            .gather = in_write,
+            .f = &facts,
+            .d = &d,
+            .w = { .cf = cf, .kiosk = k->id, .receipt_id = receipt_id, .receipt = token, .now = now },
+        };
+        hs_rc rc = hs_store_write(api->d.store, confirm_job_fn, &j);
+        if (rc == HS_E_CONFLICT || rc == HS_E_DB_CONSTRAINT) {
+            d.next = CN_REREAD; /* another request confirmed it first */
+        } else if (rc != HS_OK) {
+            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
             goto out;
         }
     }
-    /* Exactly once: the same statement again gets the receipt it got the first time. */
-    struct confirm_facts facts;
-    hs_rc rc = confirm_facts(api, cf, &stored, &facts);
-    if (rc != HS_OK) {
-        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        goto out;
-    }
-    if (stored.found && stored.same) {
-        reply_stored(api, res, &stored);
-        goto out;
-    }
-    int64_t now = hs_api_now(api);
-    if (cf->st.time > now + CLOCK_SKEW_S) {
-        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
-                           "the statement's time is in the future");
-        goto out;
-    }
-    if (facts.nonce_created && cf->st.time < facts.nonce_created) {
-        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
-                           "the statement's time is before its nonce was issued");
-        goto out;
-    }
-    if (!facts.resident_found) {
-        hs_api_reply_error(api, res, ERR_RESIDENT_UNKNOWN, NULL);
-        goto out;
-    }
-    const struct resident *who = &facts.who;
-    if (cf->tap && !(who->flags & HS_RESIDENT_TAP_ONLY)) {
-        hs_api_reply_error(api, res, ERR_PIN_REQUIRED,
-                           "only a tap-only resident may confirm with the 9E key");
-        goto out;
-    }
-    if (!card_check(api, res, k, cf))
-        goto out;
-    if (!facts.payment_found) {
-        hs_api_reply_error(api, res, ERR_PAYMENT_UNKNOWN, NULL);
-        goto out;
-    }
-    if (strcmp(facts.payment_resident, who->id) != 0) {
-        hs_api_reply_error(api, res, ERR_PAYMENT_NOT_YOURS, NULL);
-        goto out;
-    }
-    const struct payment pay = facts.pay;
-    if (pay.amount_fen != cf->st.amount_fen || strcmp(pay.period, cf->st.period) != 0) {
-        hs_api_reply_error(api, res, ERR_STATEMENT_INVALID,
-                           "the statement's amount or period differs from the payment's");
-        goto out;
-    }
-    if (pay.status == HS_PAY_CONFIRMED) {
-        /* Read it again: it may have been confirmed since the first look. */
-        free(stored.receipt);
-        rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
-        if (rc != HS_OK)
-            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        else
-            reply_stored(api, res, &stored);
-        goto out;
-    }
-    if (pay.status != HS_PAY_PAID) {
-        snprintf(detail, sizeof(detail), "the payment is %s", payment_status_name(pay.status));
-        hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, detail);
-        goto out;
-    }
-
-    char receipt_id[ID_TEXT];
-    if (!random_id(receipt_id) || receipt_sign(api, cf, receipt_id, now, &token) != HS_OK) {
-        hs_api_reply_error(api, res, ERR_INTERNAL, "signing failed");
-        goto out;
-    }
-    struct confirm_write w = {
-        .cf = cf, .kiosk = k->id, .receipt_id = receipt_id, .receipt = token, .now = now
-    };
-    rc = hs_store_write(api->d.store, confirm_fn, &w);
-    if (rc == HS_OK) {
+    switch (d.next) {
+    case CN_CONFIRM:
         hs_api_reply_token(api, res, 201, token);
-        goto out;
-    }
-    if (rc == HS_E_CONFLICT || rc == HS_E_DB_CONSTRAINT) {
-        /* Another request confirmed it first: its receipt, if it was this statement. */
-        free(stored.receipt);
-        rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
+        break;
+    case CN_ERROR:
+        hs_api_reply_error(api, res, d.err, d.detail[0] ? d.detail : NULL);
+        break;
+    case CN_STORED:
+        reply_stored(api, res, &facts.stored);
+        break;
+    case CN_REREAD: {
+        /* Read it again: it was confirmed since the first look, its receipt if this statement. */
+        hs_rc rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
         if (rc != HS_OK)
             hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
         else if (stored.found)
             reply_stored(api, res, &stored);
         else
             hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, "the payment changed meanwhile");
-        goto out;
+        break;
     }
-    hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+    }
 out:
     free(token);
     free(stored.receipt);
+    free(facts.stored.receipt);
     if (cf)
         hm_wipe(cf, sizeof(*cf));
     free(cf);
