@@ -174,11 +174,20 @@ static hs_rc sq_connect(const char *target, bool reader, int busy_timeout_ms, vo
      * answers about 6 % cheaper but confirmations about 20 % dearer (server CPU
      * per answer, bench_benefits.sh, two runs each, 2026-12-02), so it stays off.
      */
+    /*
+     * The writer keeps 64 MB of pages (cache_size is in KiB when negative):
+     * its cache survives its own commits, and confirmations read inside their
+     * write (benefits.c); with the default 2 MB it re-read ~10 pages a
+     * confirmation. wal_autocheckpoint=10000 pages (~40 MB of WAL) copies a
+     * page rewritten many times into the database once per checkpoint, not
+     * once per 1000 frames.
+     */
     hrc = run_simple(c->db,
                      reader ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON; "
                               "PRAGMA mmap_size=0"
                             : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                              "PRAGMA mmap_size=0",
+                              "PRAGMA mmap_size=0; PRAGMA cache_size=-65536; "
+                              "PRAGMA wal_autocheckpoint=10000",
                      "connection setup");
     if (hrc != HS_OK)
         goto out_close;
