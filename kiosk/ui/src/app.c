@@ -72,6 +72,7 @@ ku_app *ku_app_new(const struct ku_config *cfg, const struct ku_catalog *cat[KU_
     a->elder = cfg->elder;
     a->screen = KU_SCR_HOME;
     a->card_reader = -1;
+    a->waiting_reader = -1;
     return a;
 }
 
@@ -494,8 +495,24 @@ static void call_staff(ku_app *a)
     go(a, KU_SCR_STAFF);
 }
 
+/* Screens on which a card put down starts (or restarts) a read of it. */
+static bool reads_new_card(enum ku_screen s)
+{
+    return s == KU_SCR_HOME || s == KU_SCR_RATING || s == KU_SCR_THANKS ||
+           s == KU_SCR_CARD_PROMPT || s == KU_SCR_CARD_ERROR;
+}
+
 static void on_card_inserted(ku_app *a, const struct ku_event *ev)
 {
+    if (!ku_m_screen(a->screen) && !reads_new_card(a->screen) && a->card_present &&
+        a->card_reader >= 0 && ev->reader != a->card_reader) {
+        /* A second card on the other reader during a visit: it waits its turn. */
+        a->waiting_reader = ev->reader;
+        a->waiting_kind = ev->card;
+        return;
+    }
+    if (ev->reader == a->waiting_reader)
+        a->waiting_reader = -1;
     a->card_present = true;
     a->card_reader = ev->reader;
     a->card_kind = ev->card;
@@ -526,8 +543,27 @@ static void on_card_inserted(ku_app *a, const struct ku_event *ev)
     }
 }
 
+/* The visit's card is gone: a card that waited on the other reader is read now, as if it had
+ * just been put down (on the screen the removal left: home, 好差评, or "card moved"). */
+static void take_waiting_card(ku_app *a)
+{
+    if (a->waiting_reader < 0 || a->card_present || !reads_new_card(a->screen))
+        return;
+    struct ku_event e = { .kind = KU_EV_CARD_INSERTED,
+                          .now_ms = a->now,
+                          .reader = a->waiting_reader,
+                          .card = a->waiting_kind };
+    a->waiting_reader = -1;
+    on_card_inserted(a, &e);
+}
+
 static void on_card_removed(ku_app *a, int reader)
 {
+    if (reader >= 0 && reader == a->waiting_reader && reader != a->card_reader) {
+        /* The waiting card went away; the visit's card is still down, so the visit goes on. */
+        a->waiting_reader = -1;
+        return;
+    }
     if (ku_m_screen(a->screen)) {
         /* Two people, maybe two readers: only the card on the reader we use counts. */
         if (reader == a->card_reader)
@@ -547,6 +583,7 @@ static void on_card_removed(ku_app *a, int reader)
     else if (a->screen == KU_SCR_CARD_ERROR && a->err_title != KU_M_ERR_PULLED_TITLE &&
              a->err_title != KU_M_ERR_READER_TITLE)
         end_session(a); /* the card the error was about is gone: home, for the next tap */
+    take_waiting_card(a);
 }
 
 /*
@@ -561,6 +598,7 @@ static void on_reader_lost(ku_app *a)
         a->stale_reader = a->card_reader;
     }
     a->card_present = false;
+    a->waiting_reader = -1; /* what lies on the readers is read again only when put down */
     if (!a->reader_lost)
         hm_log_warn("kiosk: no card reader (or no PC/SC service) on %s", ku_screen_name(a->screen));
     a->reader_lost = true;

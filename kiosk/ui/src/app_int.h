@@ -65,6 +65,11 @@ struct ku_app {
     bool card_present;
     int card_reader;
     enum ku_card_kind card_kind;
+    /* A welfare visit's card is on card_reader and someone put a card on another reader: that
+     * card waits its turn (read when this visit's card is lifted), and does not take over
+     * card_reader, so lifting the visit's card always wipes the visit. -1: none. */
+    int waiting_reader;
+    enum ku_card_kind waiting_kind;
     enum ku_screen after_read; /* KU_SCR_STATUS, or KU_SCR_PIN for 确认领取 */
     enum ku_msg err_title, err_help;
     bool err_retry;

@@ -275,6 +275,93 @@ static void test_card_removed_wipes(void **state)
     ku_app_free(a);
 }
 
+static void card_on(ku_app *a, int reader, bool in)
+{
+    struct ku_event e = { .kind = in ? KU_EV_CARD_INSERTED : KU_EV_CARD_REMOVED,
+                          .now_ms = clock_ms,
+                          .card = KU_CARD_WELFARE,
+                          .reader = reader };
+
+    ku_app_handle(a, &e);
+}
+
+/* A second card put on the other reader during a visit waits its turn: it is read once the
+ * visit's card is lifted, and it never takes the visit over. */
+static void test_second_card_waits(void **state)
+{
+    ku_app *a = new_app(false);
+    struct ku_job j;
+
+    (void)state;
+    card_on(a, 0, true);
+    j = take(a, KU_JOB_TAP);
+    assert_int_equal(j.reader, 0);
+    card_on(a, 1, true); /* during the read */
+    assert_string_equal(ku_app_screen_label(a), "reading");
+    assert_int_equal(ku_app_take_job(a, &(struct ku_job){ 0 }), false);
+    reply(a, &j, KU_R_OK, 0);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    /* The waiting card lifted and put back: her visit goes on, nothing is read. */
+    card_on(a, 1, false);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    assert_true(drawn(a, "张秀英"));
+    card_on(a, 1, true);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    assert_int_equal(ku_app_take_job(a, &(struct ku_job){ 0 }), false);
+    /* She lifts hers: her visit is wiped, then the waiting card is read on its reader. */
+    card_on(a, 0, false);
+    take(a, KU_JOB_END);
+    assert_false(drawn(a, "张秀英"));
+    assert_string_equal(ku_app_screen_label(a), "reading");
+    j = take(a, KU_JOB_TAP);
+    assert_int_equal(j.reader, 1);
+    reply(a, &j, KU_R_OK, 0);
+    assert_string_equal(ku_app_screen_label(a), "status");
+    /* That visit's card is the one on reader 1 now: lifting it wipes. */
+    card_on(a, 1, false);
+    assert_false(ku_app_holds_personal_data(a));
+    assert_false(drawn(a, "张秀英"));
+    ku_app_free(a);
+}
+
+/* Whatever the other reader does, lifting the visit's card wipes the visit. */
+static void test_own_card_lifted_wipes_with_second_card(void **state)
+{
+    ku_app *a = at_status(false);
+
+    (void)state;
+    touch(a, "confirm-1");
+    assert_string_equal(ku_app_screen_label(a), "pin");
+    card_on(a, 1, true);  /* someone else's card on the other reader */
+    card_on(a, 1, false); /* and off again */
+    card_on(a, 1, true);  /* and on again, to stay */
+    assert_string_equal(ku_app_screen_label(a), "pin");
+    card_on(a, 0, false); /* she lifts hers */
+    assert_false(ku_app_holds_personal_data(a));
+    take(a, KU_JOB_END);
+    assert_false(drawn(a, "张秀英"));
+    assert_false(drawn(a, "100.00"));
+    struct ku_job j = take(a, KU_JOB_TAP); /* the other card, in its turn */
+    assert_int_equal(j.reader, 1);
+    ku_app_free(a);
+}
+
+/* A waiting card that went away before its turn is not read. */
+static void test_waiting_card_gone(void **state)
+{
+    ku_app *a = at_status(false);
+
+    (void)state;
+    card_on(a, 1, true);
+    card_on(a, 1, false);
+    card_on(a, 0, false);
+    assert_false(ku_app_holds_personal_data(a));
+    take(a, KU_JOB_END);
+    assert_int_equal(ku_app_take_job(a, &(struct ku_job){ 0 }), false);
+    assert_string_equal(ku_app_screen_label(a), "home");
+    ku_app_free(a);
+}
+
 static void test_stale_reply_ignored(void **state)
 {
     ku_app *a = new_app(false);
@@ -2104,6 +2191,9 @@ int main(void)
         cmocka_unit_test(test_missing_key_is_visible),
         cmocka_unit_test(test_flow_confirm),
         cmocka_unit_test(test_card_removed_wipes),
+        cmocka_unit_test(test_second_card_waits),
+        cmocka_unit_test(test_own_card_lifted_wipes_with_second_card),
+        cmocka_unit_test(test_waiting_card_gone),
         cmocka_unit_test(test_stale_reply_ignored),
         cmocka_unit_test(test_errors_say_what_next),
         cmocka_unit_test(test_idle_offers_time_then_wipes),
