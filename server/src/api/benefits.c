@@ -620,7 +620,7 @@ static void card_verify(struct hs_api *api, const struct confirm *cf, struct car
                  f ? f->reason : (crc == CL_OK ? "a check did not pass" : cl_strerror(crc)));
         const struct cl_check *rev = cl_verdict_get(&verdict, "revocation");
         cv->err = crc == CL_OK && rev && rev->state == CL_CHECK_FAILED ? ERR_CARD_REVOKED
-                                                                         : ERR_CARD_NOT_GENUINE;
+                                                                       : ERR_CARD_NOT_GENUINE;
         cl_piv_cert_info_clear(&ci);
         return;
     }
@@ -801,9 +801,9 @@ static hs_rc receipt_sign(struct hs_api *api, const struct confirm *cf, const ch
     hs_jw_kstr(&w, "s", sha);
     hs_jw_kstr(&w, "w", cf->st.welfare_no);
     hs_jw_end_obj(&w);
-    hs_rc rc = hs_jw_ok(&w) ? hs_jws_sign(api->d.signer, "huimin-receipt", body.data, body.len,
-                                          token)
-                            : HS_E_NO_MEMORY;
+    hs_rc rc = hs_jw_ok(&w)
+                   ? hs_jws_sign(api->d.signer, "huimin-receipt", body.data, body.len, token)
+                   : HS_E_NO_MEMORY;
     hm_buf_free(&body);
     return rc;
 }
@@ -867,17 +867,17 @@ static hs_rc confirm_gather(struct hs_conn *c, const struct hs_api_kiosk *k,
     const struct hs_val p[] = { hs_text(cf->st.payment), hs_text(cf->st.welfare_no),
                                 hs_text(cf->st.nonce), hs_text(cf->session_id) };
     struct hs_rows *r = NULL;
-    hs_rc rc =
-        hs_exec(c,
-                "SELECT c.statement, c.receipt, py.period, py.amount_fen, py.status, e.resident_id, "
-                "r.id, r.name, r.flags, (SELECT n.created_at FROM nonces n WHERE n.nonce = $3), "
-                "cs.kiosk_id, cs.welfare_no, cs.expires_at "
-                "FROM (SELECT 1 AS one) AS o LEFT JOIN payments py ON py.id = $1 "
-                "LEFT JOIN entitlements e ON e.id = py.entitlement_id "
-                "LEFT JOIN confirmations c ON c.payment_id = py.id "
-                "LEFT JOIN residents r ON r.welfare_no = $2 "
-                "LEFT JOIN card_sessions cs ON cs.id = $4",
-                p, 4, &r);
+    hs_rc rc = hs_exec(
+        c,
+        "SELECT c.statement, c.receipt, py.period, py.amount_fen, py.status, e.resident_id, "
+        "r.id, r.name, r.flags, (SELECT n.created_at FROM nonces n WHERE n.nonce = $3), "
+        "cs.kiosk_id, cs.welfare_no, cs.expires_at "
+        "FROM (SELECT 1 AS one) AS o LEFT JOIN payments py ON py.id = $1 "
+        "LEFT JOIN entitlements e ON e.id = py.entitlement_id "
+        "LEFT JOIN confirmations c ON c.payment_id = py.id "
+        "LEFT JOIN residents r ON r.welfare_no = $2 "
+        "LEFT JOIN card_sessions cs ON cs.id = $4",
+        p, 4, &r);
     if (rc != HS_OK)
         return rc;
     if (hs_rows_count(r) != 1) {
@@ -949,8 +949,8 @@ static void decide_error(struct confirm_decision *d, enum api_err err, const cha
  * payment and its state.
  */
 static void confirm_judge(const struct hs_api_kiosk *k, const struct confirm *cf,
-                          const struct card_verdict *cv, const struct confirm_facts *f,
-                          int64_t now, struct confirm_decision *d)
+                          const struct card_verdict *cv, const struct confirm_facts *f, int64_t now,
+                          struct confirm_decision *d)
 {
     memset(d, 0, sizeof(*d));
     if (cf->session_id) {
@@ -1093,7 +1093,11 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
             .gather = in_write,
             .f = &facts,
             .d = &d,
-            .w = { .cf = cf, .kiosk = k->id, .receipt_id = receipt_id, .receipt = token, .now = now },
+            .w = { .cf = cf,
+                   .kiosk = k->id,
+                   .receipt_id = receipt_id,
+                   .receipt = token,
+                   .now = now },
         };
         hs_rc rc = hs_store_write(api->d.store, confirm_job_fn, &j);
         if (rc == HS_E_CONFLICT || rc == HS_E_DB_CONSTRAINT) {
