@@ -154,7 +154,10 @@ code=$(curl -sS --max-time 5 --cacert "$T/server-ca.pem" --resolve "localhost:$P
     --cert "$T/intruder.pem" --key "$T/intruder.key" -o "$T/other.out" -w '%{http_code}' \
     "$(url /)" 2>"$T/other.err")
 rc=$?
-{ [ $rc -eq 56 ] || [ $rc -eq 35 ]; } || fail "other-CA certificate: curl exit $rc"
+# TLS 1.3 sends the client's certificate after the handshake looks done to curl, so the
+# server's alert may meet curl receiving (56), still handshaking (35) or already sending its
+# request (55, seen once in an ASan run). Whichever: no HTTP answer (the log is checked below).
+{ [ $rc -eq 56 ] || [ $rc -eq 35 ] || [ $rc -eq 55 ]; } || fail "other-CA certificate: curl exit $rc"
 [ "$code" = 000 ] && [ ! -s "$T/other.out" ] || fail "other-CA certificate got an HTTP response"
 ok "client certificate from another CA: handshake refused (curl $rc)"
 
