@@ -10,6 +10,7 @@
 #include "hm/util.h"
 #include "hs/jws.h"
 #include "hs/signer.h"
+#include "kc_test_keys.h"
 #include "pki.h"
 
 #include <setjmp.h>
@@ -26,9 +27,8 @@
 
 #define NOW 1796156051
 
-static char dir[256], signing_pem[300], signing_key[300], other_pem[300], other_key[300];
+static struct kct_keys K; /* the server keys (kc_test_keys.h) */
 static char journal_path[300];
-static struct hs_signer *signer, *other;
 
 /* ---- the test server: one canned answer at a time ---------------------------- */
 
@@ -72,7 +72,7 @@ static kc_rc answer(struct fake *f, long *status, char *ctype, char **out, size_
     }
     *status = f->status ? f->status : 201;
     if (f->typ) {
-        *out = sign_payload(f->foreign ? other : signer, f->typ, f->payload);
+        *out = sign_payload(f->foreign ? K.other : K.signer, f->typ, f->payload);
         snprintf(ctype, 128, "application/jose");
     } else {
         *out = strdup(f->error ? f->error : "{}");
@@ -149,7 +149,7 @@ static kc_client *client(struct fake *f)
 {
     struct kc_config cfg = {
         .server_url = "https://unused",
-        .signing_cert = signing_pem,
+        .signing_cert = K.signing_pem,
         .kiosk_id = "kiosk-a",
         .journal_path = journal_path,
         .retries = 2,
@@ -171,42 +171,18 @@ static void done(kc_client *c, struct fake *f)
 
 /* ---- fixtures -------------------------------------------------------------- */
 
-static void make_signer(const char *cn, char *pem, char *key, struct hs_signer **out)
-{
-    struct pki_ca ca;
-    struct hs_signer_config sg = { .kind = "pem", .key_file = key, .cert_file = pem };
-
-    assert_int_equal(pki_ca_create(&ca, cn, 30), 0);
-    assert_int_equal(pki_ca_save(&ca, pem, key), 0);
-    pki_ca_free(&ca);
-    assert_int_equal(hs_signer_open(&sg, out), HS_OK);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    hm_log_init("test_kiosk_appointments", HM_LOG_ERROR);
-    snprintf(dir, sizeof(dir), "/tmp/test_kiosk_appointments.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(signing_pem, sizeof(signing_pem), "%s/signing.pem", dir);
-    snprintf(signing_key, sizeof(signing_key), "%s/signing.key", dir);
-    snprintf(other_pem, sizeof(other_pem), "%s/other.pem", dir);
-    snprintf(other_key, sizeof(other_key), "%s/other.key", dir);
-    snprintf(journal_path, sizeof(journal_path), "%s/journal.db", dir);
-    make_signer("Test Signing", signing_pem, signing_key, &signer);
-    make_signer("Another Signer", other_pem, other_key, &other);
+    kct_keys_make(&K, "test_kiosk_appointments");
+    snprintf(journal_path, sizeof(journal_path), "%s/journal.db", K.dir);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    hs_signer_free(signer);
-    hs_signer_free(other);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return kct_keys_remove(&K);
 }
 
 /* ---- payloads as docs/API.md gives them ---------------------------------------- */
@@ -670,11 +646,11 @@ static void test_check_in(void **state)
     struct fake f = { 0 };
     kc_client *c = client(&f);
     json_t *tp = ticket_payload(T1, "marriage", "2027-05-20", "09:00");
-    char *ticket = sign_payload(signer, "huimin-ticket", tp), *foreign;
+    char *ticket = sign_payload(K.signer, "huimin-ticket", tp), *foreign;
     struct kc_check_in ci;
 
     (void)state;
-    foreign = sign_payload(other, "huimin-ticket", tp);
+    foreign = sign_payload(K.other, "huimin-ticket", tp);
     json_decref(tp);
     will_answer(&f, 200, "huimin-check-in",
                 json_pack("{s:s,s:s,s:i,s:I}", "t", T1, "status", "checked_in", "window", 3, "iat",
@@ -732,13 +708,13 @@ static void verify_session(json_t *p, const char *kiosk, int64_t now, kc_rc want
 {
     uint8_t der[KC_CERT_MAX];
     size_t len = 0;
-    char why[256] = "", *tok = sign_payload(signer, "huimin-id-session", p);
+    char why[256] = "", *tok = sign_payload(K.signer, "huimin-id-session", p);
     json_t *v = NULL;
     kc_rc rc;
     struct kc_id_session exp = { .sex = 'F', .birth = "1956-03-12", .province = "11" };
 
     hm_strlcpy(exp.id_masked, "110***********0025", sizeof(exp.id_masked));
-    assert_int_equal(kc_load_cert_der(signing_pem, der, sizeof(der), &len, why, sizeof(why)),
+    assert_int_equal(kc_load_cert_der(K.signing_pem, der, sizeof(der), &len, why, sizeof(why)),
                      KC_OK);
     rc = kc_verify_answer(tok, strlen(tok), der, len, "huimin-id-session", kiosk, now, &v, why,
                           sizeof(why));

@@ -7,6 +7,7 @@
 #include "hm/log.h"
 #include "hs/jws.h"
 #include "hs/signer.h"
+#include "kc_test_keys.h"
 #include "pki.h"
 
 #include <setjmp.h>
@@ -23,8 +24,7 @@
 
 #define NOW 1796156051
 
-static char dir[256], signing_pem[300], signing_key[300], other_pem[300], other_key[300];
-static struct hs_signer *signer, *other;
+static struct kct_keys K; /* the server keys (kc_test_keys.h) */
 
 /* ---- the test server: confirmations exactly once, like huimin-server ---------- */
 
@@ -45,24 +45,13 @@ struct fake {
     char last_session[64]; /* "null" or the id */
 };
 
-static char *sign_payload(struct hs_signer *s, const char *typ, json_t *p)
-{
-    char *body = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS), *tok = NULL;
-
-    json_decref(p);
-    assert_non_null(body);
-    assert_int_equal(hs_jws_sign(s, typ, (const uint8_t *)body, strlen(body), &tok), HS_OK);
-    free(body);
-    return tok;
-}
-
 static kc_rc fake_post(void *t, const char *path, const char *body, size_t len, long *status,
                        char *ctype, char **out, size_t *out_len, bool *not_sent, char *err)
 {
     struct fake *f = t;
     json_t *req = json_loadb(body, len, 0, NULL), *ses;
     char *tok = NULL;
-    struct hs_signer *s = f->mode == FOREIGN_KEY ? other : signer;
+    struct hs_signer *s = f->mode == FOREIGN_KEY ? K.other : K.signer;
 
     assert_non_null(req);
     if (f->mode == DOWN) {
@@ -79,12 +68,12 @@ static kc_rc fake_post(void *t, const char *path, const char *body, size_t len, 
                                       : "?");
     *status = 201;
     if (strcmp(path, "/v1/nonces") == 0) {
-        tok =
-            sign_payload(s, "huimin-nonce",
-                         json_pack("{s:s,s:s,s:s,s:I,s:I}", "nonce",
-                                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "purpose",
-                                   json_string_value(json_object_get(req, "purpose")), "kiosk",
-                                   "kiosk-a", "iat", (json_int_t)NOW, "exp", (json_int_t)NOW + 60));
+        tok = kct_sign_payload(s, "huimin-nonce",
+                               json_pack("{s:s,s:s,s:s,s:I,s:I}", "nonce",
+                                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "purpose",
+                                         json_string_value(json_object_get(req, "purpose")),
+                                         "kiosk", "kiosk-a", "iat", (json_int_t)NOW, "exp",
+                                         (json_int_t)NOW + 60));
     } else if (strcmp(path, "/v1/confirmations") == 0) {
         const char *st = json_string_value(json_object_get(req, "statement"));
         uint8_t raw[600];
@@ -108,13 +97,13 @@ static kc_rc fake_post(void *t, const char *path, const char *body, size_t len, 
             assert_non_null(j);
             assert_true(f->confirmations < 8);
             snprintf(rid, sizeof(rid), "R%d", f->confirmations + 1);
-            tok = sign_payload(s, "huimin-receipt",
-                               json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "a",
-                                         json_integer_value(json_object_get(j, "amount_fen")),
-                                         "iat", (json_int_t)NOW, "k", "kiosk-a", "m", "pin", "p",
-                                         json_string_value(json_object_get(j, "payment")), "pd",
-                                         json_string_value(json_object_get(j, "period")), "r", rid,
-                                         "s", hash, "w", "WF3301060000123"));
+            tok = kct_sign_payload(s, "huimin-receipt",
+                                   json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "a",
+                                             json_integer_value(json_object_get(j, "amount_fen")),
+                                             "iat", (json_int_t)NOW, "k", "kiosk-a", "m", "pin",
+                                             "p", json_string_value(json_object_get(j, "payment")),
+                                             "pd", json_string_value(json_object_get(j, "period")),
+                                             "r", rid, "s", hash, "w", "WF3301060000123"));
             json_decref(j);
             snprintf(f->stmts[f->confirmations], sizeof(f->stmts[0]), "%s", st);
             snprintf(f->receipts[f->confirmations], sizeof(f->receipts[0]), "%s", tok);
@@ -159,7 +148,7 @@ static kc_client *client(struct fake *f)
 {
     struct kc_config cfg = {
         .server_url = "https://unused",
-        .signing_cert = signing_pem,
+        .signing_cert = K.signing_pem,
         .kiosk_id = "kiosk-a",
         .journal_path = journal_path,
         .retries = 2,
@@ -174,41 +163,17 @@ static kc_client *client(struct fake *f)
 
 /* ---- fixtures -------------------------------------------------------------- */
 
-static void make_signer(const char *cn, char *pem, char *key, struct hs_signer **out)
-{
-    struct pki_ca ca;
-    struct hs_signer_config sg = { .kind = "pem", .key_file = key, .cert_file = pem };
-
-    assert_int_equal(pki_ca_create(&ca, cn, 30), 0);
-    assert_int_equal(pki_ca_save(&ca, pem, key), 0);
-    pki_ca_free(&ca);
-    assert_int_equal(hs_signer_open(&sg, out), HS_OK);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    hm_log_init("test_kiosk_client", HM_LOG_ERROR);
-    snprintf(dir, sizeof(dir), "/tmp/test_kiosk_client.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(signing_pem, sizeof(signing_pem), "%s/signing.pem", dir);
-    snprintf(signing_key, sizeof(signing_key), "%s/signing.key", dir);
-    snprintf(other_pem, sizeof(other_pem), "%s/other.pem", dir);
-    snprintf(other_key, sizeof(other_key), "%s/other.key", dir);
-    make_signer("Test Signing", signing_pem, signing_key, &signer);
-    make_signer("Another Signer", other_pem, other_key, &other);
+    kct_keys_make(&K, "test_kiosk_client");
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    hs_signer_free(signer);
-    hs_signer_free(other);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return kct_keys_remove(&K);
 }
 
 static int new_journal(void **state)
@@ -216,7 +181,7 @@ static int new_journal(void **state)
     static int n;
 
     (void)state;
-    snprintf(journal_path, sizeof(journal_path), "%s/journal-%d.db", dir, ++n);
+    snprintf(journal_path, sizeof(journal_path), "%s/journal-%d.db", K.dir, ++n);
     return 0;
 }
 
@@ -392,7 +357,7 @@ static void verify_rc(const char *tok, const char *typ, const char *kiosk, int64
     char why[256] = "";
     kc_rc rc;
 
-    assert_int_equal(kc_load_cert_der(signing_pem, der, sizeof(der), &len, why, sizeof(why)),
+    assert_int_equal(kc_load_cert_der(K.signing_pem, der, sizeof(der), &len, why, sizeof(why)),
                      KC_OK);
     rc = kc_verify_answer(tok, strlen(tok), der, len, typ, kiosk, now, &p, why, sizeof(why));
     if (rc != want)
@@ -413,7 +378,8 @@ static json_t *session_payload(const char *kiosk, int64_t exp)
 
 static void test_answer_good(void **state)
 {
-    char *t = sign_payload(signer, "huimin-card-session", session_payload("kiosk-a", NOW + 300));
+    char *t =
+        kct_sign_payload(K.signer, "huimin-card-session", session_payload("kiosk-a", NOW + 300));
 
     (void)state;
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_OK, NULL);
@@ -422,7 +388,8 @@ static void test_answer_good(void **state)
 
 static void test_answer_other_key(void **state)
 {
-    char *t = sign_payload(other, "huimin-card-session", session_payload("kiosk-a", NOW + 300));
+    char *t =
+        kct_sign_payload(K.other, "huimin-card-session", session_payload("kiosk-a", NOW + 300));
 
     (void)state;
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "signature");
@@ -431,52 +398,56 @@ static void test_answer_other_key(void **state)
 
 static void test_answer_wrong_typ(void **state)
 {
-    char *t = sign_payload(signer, "huimin-nonce", session_payload("kiosk-a", NOW + 300));
+    char *t = kct_sign_payload(K.signer, "huimin-nonce", session_payload("kiosk-a", NOW + 300));
 
     (void)state;
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "type");
     free(t);
-    t = sign_payload(signer, NULL, session_payload("kiosk-a", NOW + 300));
+    t = kct_sign_payload(K.signer, NULL, session_payload("kiosk-a", NOW + 300));
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "type");
     free(t);
 }
 
 static void test_answer_other_kiosk(void **state)
 {
-    char *t = sign_payload(signer, "huimin-card-session", session_payload("kiosk-b", NOW + 300));
+    char *t =
+        kct_sign_payload(K.signer, "huimin-card-session", session_payload("kiosk-b", NOW + 300));
     json_t *p = session_payload("kiosk-a", NOW + 300);
 
     (void)state;
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "another kiosk");
     free(t);
     json_object_del(p, "kiosk");
-    t = sign_payload(signer, "huimin-card-session", p);
+    t = kct_sign_payload(K.signer, "huimin-card-session", p);
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "another kiosk");
     free(t);
     /* A receipt names its kiosk in "k". */
-    t = sign_payload(signer, "huimin-receipt",
-                     json_pack("{s:I,s:s,s:s}", "a", (json_int_t)75000, "k", "kiosk-b", "r", "R1"));
+    t = kct_sign_payload(
+        K.signer, "huimin-receipt",
+        json_pack("{s:I,s:s,s:s}", "a", (json_int_t)75000, "k", "kiosk-b", "r", "R1"));
     verify_rc(t, "huimin-receipt", "kiosk-a", NOW, KC_E_VERIFY, "another kiosk");
     free(t);
 }
 
 static void test_answer_expired(void **state)
 {
-    char *t = sign_payload(signer, "huimin-card-session", session_payload("kiosk-a", NOW - 1));
+    char *t =
+        kct_sign_payload(K.signer, "huimin-card-session", session_payload("kiosk-a", NOW - 1));
     json_t *p = session_payload("kiosk-a", NOW);
 
     (void)state;
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "expired");
     free(t);
     json_object_del(p, "exp");
-    t = sign_payload(signer, "huimin-card-session", p);
+    t = kct_sign_payload(K.signer, "huimin-card-session", p);
     verify_rc(t, "huimin-card-session", "kiosk-a", NOW, KC_E_VERIFY, "expiry");
     free(t);
 }
 
 static void test_answer_altered(void **state)
 {
-    char *t = sign_payload(signer, "huimin-card-session", session_payload("kiosk-a", NOW + 300));
+    char *t =
+        kct_sign_payload(K.signer, "huimin-card-session", session_payload("kiosk-a", NOW + 300));
     char *dot = strchr(t, '.');
 
     (void)state;

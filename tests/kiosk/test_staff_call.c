@@ -8,6 +8,7 @@
 #include "hm/log.h"
 #include "hs/jws.h"
 #include "hs/signer.h"
+#include "kc_test_keys.h"
 #include "pki.h"
 
 #include <setjmp.h>
@@ -25,9 +26,8 @@
 #define NOW  1796156051
 #define CALL "Qz0_aB-cD1eF2gH3"
 
-static char dir[256], signing_pem[300], signing_key[300], other_pem[300], other_key[300];
+static struct kct_keys K; /* the server keys (kc_test_keys.h) */
 static char journal_path[300];
-static struct hs_signer *signer, *other;
 
 /* ---- the test server: one canned answer ----------------------------------------------- */
 
@@ -63,7 +63,7 @@ static kc_rc fake_post(void *t, const char *path, const char *body, size_t len, 
     if (f->typ) {
         json = json_dumps(f->payload, JSON_COMPACT | JSON_SORT_KEYS);
         assert_non_null(json);
-        assert_int_equal(hs_jws_sign(f->foreign ? other : signer, f->typ, (const uint8_t *)json,
+        assert_int_equal(hs_jws_sign(f->foreign ? K.other : K.signer, f->typ, (const uint8_t *)json,
                                      strlen(json), out),
                          HS_OK);
         free(json);
@@ -108,7 +108,7 @@ static kc_client *client(struct fake *f)
 {
     struct kc_config cfg = {
         .server_url = "https://unused",
-        .signing_cert = signing_pem,
+        .signing_cert = K.signing_pem,
         .kiosk_id = "kiosk-a",
         .journal_path = journal_path,
         .retries = 2,
@@ -128,42 +128,18 @@ static void done(kc_client *c, struct fake *f)
     f->payload = NULL;
 }
 
-static void make_signer(const char *cn, char *pem, char *key, struct hs_signer **out)
-{
-    struct pki_ca ca;
-    struct hs_signer_config sg = { .kind = "pem", .key_file = key, .cert_file = pem };
-
-    assert_int_equal(pki_ca_create(&ca, cn, 30), 0);
-    assert_int_equal(pki_ca_save(&ca, pem, key), 0);
-    pki_ca_free(&ca);
-    assert_int_equal(hs_signer_open(&sg, out), HS_OK);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    hm_log_init("test_kiosk_staff_call", HM_LOG_ERROR);
-    snprintf(dir, sizeof(dir), "/tmp/test_kiosk_staff_call.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(signing_pem, sizeof(signing_pem), "%s/signing.pem", dir);
-    snprintf(signing_key, sizeof(signing_key), "%s/signing.key", dir);
-    snprintf(other_pem, sizeof(other_pem), "%s/other.pem", dir);
-    snprintf(other_key, sizeof(other_key), "%s/other.key", dir);
-    snprintf(journal_path, sizeof(journal_path), "%s/journal.db", dir);
-    make_signer("Test Signing", signing_pem, signing_key, &signer);
-    make_signer("Another Signer", other_pem, other_key, &other);
+    kct_keys_make(&K, "test_kiosk_staff_call");
+    snprintf(journal_path, sizeof(journal_path), "%s/journal.db", K.dir);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    hs_signer_free(signer);
-    hs_signer_free(other);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return kct_keys_remove(&K);
 }
 
 /* ---- the good answers ----------------------------------------------------------------- */

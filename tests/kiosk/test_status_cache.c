@@ -7,6 +7,7 @@
 #include "hm/log.h"
 #include "hs/jws.h"
 #include "hs/signer.h"
+#include "kc_test_keys.h"
 #include "pki.h"
 
 #include <setjmp.h>
@@ -24,9 +25,8 @@
 #define NOW  1796156051
 #define HOUR 3600
 
-static char dir[256], signing_pem[300], signing_key[300], other_pem[300], other_key[300];
+static struct kct_keys K; /* the server keys (kc_test_keys.h) */
 static char journal_path[300];
-static struct hs_signer *signer, *other;
 static int64_t clock_now = NOW;
 
 /* ---- the test server: /v1/status for session S1 ------------------------------ */
@@ -40,21 +40,10 @@ struct fake {
     int64_t year_total;     /* changes from answer to answer: which one is kept */
 };
 
-static char *sign_payload(struct hs_signer *s, const char *typ, json_t *p)
-{
-    char *body = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS), *tok = NULL;
-
-    json_decref(p);
-    assert_non_null(body);
-    assert_int_equal(hs_jws_sign(s, typ, (const uint8_t *)body, strlen(body), &tok), HS_OK);
-    free(body);
-    return tok;
-}
-
 static char *status_token(struct fake *f, const char *session)
 {
-    return sign_payload(
-        f->key ? f->key : signer, "huimin-status",
+    return kct_sign_payload(
+        f->key ? f->key : K.signer, "huimin-status",
         json_pack("{s:s,s:s,s:I,s:I,s:{s:s,s:s,s:s,s:b},s:[],s:[{s:s,s:s,s:s,s:I,s:s}],s:[s],"
                   "s:n,s:I}",
                   "session", session, "kiosk", f->kiosk ? f->kiosk : "kiosk-a", "iat",
@@ -105,7 +94,7 @@ static kc_client *client(struct fake *f, int hours)
 {
     struct kc_config cfg = {
         .server_url = "https://unused",
-        .signing_cert = signing_pem,
+        .signing_cert = K.signing_pem,
         .kiosk_id = "kiosk-a",
         .journal_path = journal_path,
         .retries = -1,
@@ -177,41 +166,17 @@ static kc_rc cached(kc_client *c, const struct kc_session *s, int64_t *year_tota
 
 /* ---- fixtures ----------------------------------------------------------------- */
 
-static void make_signer(const char *cn, char *pem, char *key, struct hs_signer **out)
-{
-    struct pki_ca ca;
-    struct hs_signer_config sg = { .kind = "pem", .key_file = key, .cert_file = pem };
-
-    assert_int_equal(pki_ca_create(&ca, cn, 30), 0);
-    assert_int_equal(pki_ca_save(&ca, pem, key), 0);
-    pki_ca_free(&ca);
-    assert_int_equal(hs_signer_open(&sg, out), HS_OK);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    hm_log_init("test_kiosk_status_cache", HM_LOG_ERROR);
-    snprintf(dir, sizeof(dir), "/tmp/test_kiosk_status_cache.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(signing_pem, sizeof(signing_pem), "%s/signing.pem", dir);
-    snprintf(signing_key, sizeof(signing_key), "%s/signing.key", dir);
-    snprintf(other_pem, sizeof(other_pem), "%s/other.pem", dir);
-    snprintf(other_key, sizeof(other_key), "%s/other.key", dir);
-    make_signer("Test Signing", signing_pem, signing_key, &signer);
-    make_signer("Another Signer", other_pem, other_key, &other);
+    kct_keys_make(&K, "test_kiosk_status_cache");
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    hs_signer_free(signer);
-    hs_signer_free(other);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return kct_keys_remove(&K);
 }
 
 static int new_journal(void **state)
@@ -220,7 +185,7 @@ static int new_journal(void **state)
 
     (void)state;
     clock_now = NOW;
-    snprintf(journal_path, sizeof(journal_path), "%s/journal-%d.db", dir, ++n);
+    snprintf(journal_path, sizeof(journal_path), "%s/journal-%d.db", K.dir, ++n);
     return 0;
 }
 
@@ -361,7 +326,7 @@ static void test_forged_or_altered_refused(void **state)
     assert_int_equal(cached(c, &s, NULL, NULL), KC_E_NOT_FOUND);
 
     /* Signed by a key that is not the pinned one. */
-    f.key = other;
+    f.key = K.other;
     tok = status_token(&f, "S1");
     f.key = NULL;
     plant(c, tok);
