@@ -77,6 +77,7 @@
 #define DEFAULT_HANDLERS     32
 #define MAX_IO_THREADS       64
 #define MAX_HANDLERS         1024
+#define TLS_RECORD_MAX       16384 /* the most plaintext one TLS record holds */
 
 enum conn_kind { CONN_TLS = 0, CONN_OPS = 1 };
 
@@ -96,7 +97,7 @@ struct conn {
     struct loop *loop;
     enum conn_kind kind;
     struct bufferevent *bev; /* our own reference, dropped in conn_release() */
-    struct evbuffer_cb_entry *in_cb;
+    struct evbuffer_cb_entry *in_cb, *out_cb;
     struct evhttp_connection *evcon; /* known from the first request; NULL once closed */
     struct job *job;                 /* the request in progress (one at a time) */
     enum conn_phase phase;
@@ -322,6 +323,8 @@ static void conn_release(struct conn *c)
         SSL_set_ex_data(ssl, conn_ex_index, NULL);
     if (c->in_cb)
         evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+    if (c->out_cb)
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     bufferevent_decref(c->bev); /* the last reference: frees the SSL and closes the socket */
     if (c->kind == CONN_TLS)
@@ -377,12 +380,38 @@ static struct conn *conn_new(struct loop *l, enum conn_kind kind)
     return c;
 }
 
-/* Takes a new bufferevent into our books: our reference, the input watch, the list. */
+/*
+ * Keeps a small reply in one piece of the output buffer. evhttp writes the
+ * headers and then moves the body's chain in behind them; libevent's SSL
+ * bufferevent makes one SSL_write, so one TLS record and one write(2), of
+ * each piece. Joined, a status answer leaves in one record and one segment.
+ * This runs before libevent's own output callback (callbacks run newest
+ * first) and before evhttp enables writing, so nothing has been sent of the
+ * bytes it moves; SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, which libevent sets,
+ * covers a retried write of a buffer that moved.
+ */
+static void conn_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    size_t n = evbuffer_get_length(buf);
+
+    (void)arg;
+    if (info->n_added && n > info->n_added && n <= TLS_RECORD_MAX)
+        evbuffer_pullup(buf, -1);
+}
+
+/* Takes a new bufferevent into our books: our reference, the watches, the list. */
 static bool conn_adopt(struct conn *c, struct bufferevent *bev)
 {
     c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c);
     if (!c->in_cb)
         return false;
+    if (c->kind == CONN_TLS) {
+        c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), conn_on_output, c);
+        if (!c->out_cb) {
+            evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->in_cb);
+            return false;
+        }
+    }
     bufferevent_incref(bev);
     c->bev = bev;
     conn_link(c->loop, c);

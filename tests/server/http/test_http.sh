@@ -195,6 +195,19 @@ code=$(kcurl --tls-max 1.2 -v -o /dev/null -w '%{http_code}' "$(url /)" 2>"$T/tl
     fail "TLS 1.2 client not served ($code)"
 ok "keep-alive reuses the connection; TLS 1.3 preferred, TLS 1.2 accepted"
 
+# A small reply (headers and body) leaves in one TLS record: evhttp writes the
+# two apart and libevent would seal each on its own. TLS 1.2, where s_client's
+# -msg shows each record after the handshake (the session summary) plainly.
+printf 'GET /one-record HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
+    timeout 10 openssl s_client -tls1_2 -msg -ign_eof -connect "127.0.0.1:$PORT" \
+        -servername localhost -CAfile "$T/server-ca.pem" -cert "$T/kiosk.pem" \
+        -key "$T/kiosk.key" >"$T/msg.out" 2>&1
+grep -q '"path":"/one-record"' "$T/msg.out" || fail "one record: no reply ($(tail -3 "$T/msg.out"))"
+records=$(awk '/^SSL-Session:/ { s = 1 } s && /^<<< .*RecordHeader/ { n++ } END { print n + 0 }' \
+    "$T/msg.out")
+[ "$records" = 1 ] || fail "a small reply came in $records TLS records (want 1)"
+ok "a small reply, headers and body, leaves in one TLS record"
+
 # ---------------------------------------------------------------------------
 # Limits and the reply
 # ---------------------------------------------------------------------------
