@@ -4,6 +4,7 @@
 #include "hm/buf.h"
 #include "hm/log.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,14 +128,32 @@ static hs_rc enable_wal(sqlite3 *db)
     return hrc;
 }
 
+/*
+ * Before SQLite's first use: no memory statistics. With them on (SQLite's
+ * default) every sqlite3_malloc and free takes one mutex shared by all
+ * connections; Debian builds SQLite without lookaside, so a query allocates
+ * often, and the server's threads met on that mutex (futex calls) for
+ * numbers it never reads. Too late if SQLite was already initialised in this
+ * process (SQLITE_MISUSE): then it only costs the mutex.
+ */
+static void sq_global_config(void)
+{
+    int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
+    if (rc != SQLITE_OK)
+        hm_log_debug("storage: sqlite: memory statistics stay on (%s)", sqlite3_errstr(rc));
+}
+
 static hs_rc sq_connect(const char *target, bool reader, int busy_timeout_ms, void **out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct sq_conn *c;
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     int rc;
     hs_rc hrc;
 
     *out = NULL;
+    pthread_once(&once, sq_global_config);
     /* Connections are never shared between threads at once, but the library must allow threads. */
     if (!sqlite3_threadsafe()) {
         hm_log_error("storage: sqlite: the SQLite library was built without thread support");
