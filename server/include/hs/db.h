@@ -125,6 +125,18 @@ void hs_store_read_end(struct hs_store *st);
 typedef hs_rc (*hs_write_fn)(struct hs_conn *conn, void *arg);
 hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg);
 
+/*
+ * The same write without waiting: fn(conn, arg) runs in the committer's
+ * batch as above, and once the batch is durable (or fn's work undone)
+ * done(arg, result) runs on the committer thread, exactly once, with the
+ * result hs_store_write() would have returned. done must be quick and must
+ * not block or call back into the store (hand the result to another thread).
+ * Returns HS_OK when queued; any other result means neither fn nor done
+ * will run. hs_store_close() still finishes every queued write.
+ */
+typedef void (*hs_write_done_fn)(void *arg, hs_rc rc);
+hs_rc hs_store_write_async(struct hs_store *st, hs_write_fn fn, void *arg, hs_write_done_fn done);
+
 /* Counters for metrics. */
 struct hs_store_stats {
     uint64_t commits;       /* transactions committed */

@@ -64,6 +64,21 @@ typedef void (*hs_http_handler)(void *ctx, const struct hs_http_request *req,
                                 struct hs_http_response *res);
 
 /*
+ * A reply finished later, by another thread (a write's completion, say). The
+ * handler calls hs_http_defer(res) and returns without waiting; the request
+ * and res stay valid until hs_http_complete(), which may be called from any
+ * thread, exactly once, even before the handler has returned. fill(arg, res)
+ * then runs on the connection's io thread and finishes res just before it is
+ * sent. fill runs exactly once whatever happens: also when the client has
+ * left meanwhile (its res is then dropped) or the server is stopping, so it
+ * may free arg. hs_http_stop() waits for every deferred reply to be completed.
+ */
+struct hs_http_deferred;
+typedef void (*hs_http_fill_fn)(void *arg, struct hs_http_response *res);
+struct hs_http_deferred *hs_http_defer(struct hs_http_response *res);
+void hs_http_complete(struct hs_http_deferred *d, hs_http_fill_fn fill, void *arg);
+
+/*
  * Optional: true for a request the handler answers quickly without blocking
  * (no write to wait for, no network), which then runs on the connection's
  * io thread instead of being handed to a handler thread and back: two
@@ -111,8 +126,8 @@ int hs_http_ops_port(const struct hs_http *h);
  * replies be sent) for at most timeout_s seconds, then closes every
  * connection and joins the threads. Idle keep-alive connections are closed at
  * once. A handler still running after timeout_s cannot be interrupted: it is
- * waited for and its reply dropped. Safe to call once, from any thread but a
- * handler thread.
+ * waited for and its reply dropped; so is a deferred reply not yet completed. Safe to call once,
+ * from any thread but a handler thread.
  */
 void hs_http_stop(struct hs_http *h, int timeout_s);
 /* NULL is a no-op; stops first if still running. */

@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,11 @@ struct job {
     /* Loop thread only; both become NULL when the connection closes first. */
     struct conn *conn;
     struct evhttp_request *req;
-    bool writing;       /* the reply has been handed to evhttp */
+    bool writing;         /* the reply has been handed to evhttp */
+    bool deferred;        /* hs_http_defer() was called (handler thread only) */
+    atomic_int pending;   /* deferred: the handler's return and hs_http_complete() still due */
+    hs_http_fill_fn fill; /* deferred: finishes rs on the loop; run once, then NULL */
+    void *fill_arg;
     bool held;          /* the test delay has been applied (test_delay_ms) */
     struct event *hold; /* its timer while held; loop thread only */
     struct job *next_held;
@@ -170,7 +175,8 @@ struct hs_http {
     pthread_mutex_t drain_lock;
     pthread_cond_t drain_cond; /* signalled when in_flight drops to 0 while stopping */
 
-    atomic_int open_conns; /* TLS connections now open, for max_connections */
+    atomic_int open_conns;   /* TLS connections now open, for max_connections */
+    atomic_int deferred_out; /* deferred replies not yet completed; destroy() waits for 0 */
     atomic_uint_fast64_t next_id;
     atomic_uint_fast64_t connections, tls_failures, requests, latency_us_sum, in_flight;
     atomic_uint_fast64_t status[6];
@@ -657,10 +663,22 @@ out_free:
 /* Requests and replies                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* A deferred reply's fill, run once: before its reply is sent, or when the job is dropped. */
+static void job_fill_deferred(struct job *j)
+{
+    hs_http_fill_fn fill = j->fill;
+
+    if (!fill)
+        return;
+    j->fill = NULL;
+    fill(j->fill_arg, &j->rs);
+}
+
 static void job_free(struct job *j)
 {
     if (!j)
         return;
+    job_fill_deferred(j);
     hm_buf_free(&j->rs.body);
     free(j->path);
     free(j->query);
@@ -951,6 +969,7 @@ static void loop_wake(evutil_socket_t fd, short what, void *arg)
     }
     for (; j; j = next) {
         next = j->next_done;
+        job_fill_deferred(j);
         if (j->req && hold_reply(l, j))
             continue;
         if (j->req)
@@ -960,14 +979,11 @@ static void loop_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Handler threads: run the handler, then hand the job back to its loop. */
-static void run_job(void *ctx, struct hs_pool_job *pj)
+/* Hands a job whose reply is ready to its loop (any thread). */
+static void job_post(struct job *j)
 {
-    struct hs_http *h = ctx;
-    struct job *j = (struct job *)pj;
     struct loop *l = j->loop;
 
-    h->handler(h->handler_ctx, &j->rq, &j->rs);
     j->next_done = NULL;
     pthread_mutex_lock(&l->lock);
     if (l->done_tail)
@@ -977,6 +993,55 @@ static void run_job(void *ctx, struct hs_pool_job *pj)
     l->done_tail = j;
     pthread_mutex_unlock(&l->lock);
     event_active(l->wake, EV_READ, 0);
+}
+
+/*
+ * Handler threads (and the loop, for inline requests): run the handler, then
+ * hand the job back to its loop, unless the reply was deferred: then whichever
+ * of the handler's return and hs_http_complete() comes second hands it back.
+ */
+static void run_job(void *ctx, struct hs_pool_job *pj)
+{
+    struct hs_http *h = ctx;
+    struct job *j = (struct job *)pj;
+
+    h->handler(h->handler_ctx, &j->rq, &j->rs);
+    /* A deferred job cannot be freed before this decrement: pending was 2. */
+    if (j->deferred && atomic_fetch_sub(&j->pending, 1) != 1)
+        return;
+    job_post(j);
+}
+
+struct hs_http_deferred *hs_http_defer(struct hs_http_response *res)
+{
+    struct job *j = (struct job *)(void *)((char *)res - offsetof(struct job, rs));
+
+    if (j->deferred)
+        return NULL; /* once per request */
+    j->deferred = true;
+    atomic_store(&j->pending, 2);
+    atomic_fetch_add(&j->h->deferred_out, 1);
+    return (struct hs_http_deferred *)j;
+}
+
+void hs_http_complete(struct hs_http_deferred *d, hs_http_fill_fn fill, void *arg)
+{
+    struct job *j = (struct job *)d;
+    struct hs_http *h;
+
+    if (!j)
+        return;
+    h = j->h;
+    j->fill = fill;
+    j->fill_arg = arg;
+    if (atomic_fetch_sub(&j->pending, 1) == 1)
+        job_post(j);
+    /* j may be gone from here on. */
+    if (atomic_fetch_sub(&h->deferred_out, 1) == 1 && atomic_load(&h->stopping)) {
+        pthread_mutex_lock(&h->drain_lock);
+        pthread_cond_broadcast(&h->drain_cond);
+        pthread_mutex_unlock(&h->drain_lock);
+    }
 }
 
 static const char *method_name(enum evhttp_cmd_type cmd)
@@ -1335,6 +1400,15 @@ static void destroy(struct hs_http *h)
         j->loop->done_head = j;
     }
     h->pool = NULL;
+    /*
+     * A deferred reply still out will be completed (a write always finishes);
+     * it then only queues up on its stopped loop, and loop_cleanup() drops it
+     * after its fill has run. Until then the loops must live.
+     */
+    pthread_mutex_lock(&h->drain_lock);
+    while (atomic_load(&h->deferred_out) > 0)
+        pthread_cond_wait(&h->drain_cond, &h->drain_lock);
+    pthread_mutex_unlock(&h->drain_lock);
     for (i = 0; i < h->nloops; i++)
         loop_cleanup(&h->loops[i]);
     free(h->loops);

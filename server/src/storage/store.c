@@ -43,13 +43,15 @@ struct hs_conn {
 /*
  * One hs_store_write() call, on the caller's stack. The caller waits on its
  * own mutex and condition, so the committer never touches the store on the
- * caller's behalf after setting done.
+ * caller's behalf after setting done. An hs_store_write_async() job is
+ * malloc'd instead, has on_done and no mutex; the committer frees it.
  */
 struct job {
     hs_write_fn fn;
     void *arg;
     hs_rc rc;
     bool done;
+    hs_write_done_fn on_done;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct job *next;
@@ -357,6 +359,11 @@ static void finish(struct hs_store *st, struct job *j)
         st->stats.write_errors++;
     pthread_mutex_unlock(&st->mu);
 
+    if (j->on_done) {
+        j->on_done(j->arg, j->rc);
+        free(j);
+        return;
+    }
     /* After done is set the job belongs to its caller again and may vanish. */
     pthread_mutex_lock(&j->mu);
     j->done = true;
@@ -397,37 +404,71 @@ static void *committer_main(void *arg)
     return NULL;
 }
 
-hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg)
+/* Queues a job for the committer: HS_OK, or HS_E_INVALID_ARG once closing began. */
+static hs_rc enqueue(struct hs_store *st, struct job *j)
 {
-    struct job j = { .fn = fn, .arg = arg, .rc = HS_OK };
-    hs_rc rc;
-
-    if (!st || !fn)
-        return HS_E_INVALID_ARG;
-    /* From inside a write function this would wait for itself forever. */
-    if (pthread_equal(pthread_self(), st->committer)) {
-        hm_log_error("storage: hs_store_write() called from inside a write function");
-        return HS_E_INVALID_ARG;
-    }
-    /* What the caller reads after its write must see it: no older snapshot. */
-    hs_store_read_end(st);
-    pthread_mutex_init(&j.mu, NULL);
-    pthread_cond_init(&j.cv, NULL);
-
     pthread_mutex_lock(&st->mu);
     if (st->closing) {
         pthread_mutex_unlock(&st->mu);
         hm_log_error("storage: a write arrived after hs_store_close() began");
-        rc = HS_E_INVALID_ARG;
-        goto out_destroy;
+        return HS_E_INVALID_ARG;
     }
     if (st->tail)
-        st->tail->next = &j;
+        st->tail->next = j;
     else
-        st->head = &j;
-    st->tail = &j;
+        st->head = j;
+    st->tail = j;
     pthread_cond_signal(&st->work);
     pthread_mutex_unlock(&st->mu);
+    return HS_OK;
+}
+
+/* What hs_store_write() and hs_store_write_async() refuse before queueing anything. */
+static hs_rc write_check(struct hs_store *st, hs_write_fn fn, const char *who)
+{
+    if (!st || !fn)
+        return HS_E_INVALID_ARG;
+    /* From inside a write function this would wait for itself (or run after it). */
+    if (pthread_equal(pthread_self(), st->committer)) {
+        hm_log_error("storage: %s() called from inside a write function", who);
+        return HS_E_INVALID_ARG;
+    }
+    /* What the caller reads after its write must see it: no older snapshot. */
+    hs_store_read_end(st);
+    return HS_OK;
+}
+
+hs_rc hs_store_write_async(struct hs_store *st, hs_write_fn fn, void *arg, hs_write_done_fn done)
+{
+    hs_rc rc = done ? write_check(st, fn, "hs_store_write_async") : HS_E_INVALID_ARG;
+    struct job *j;
+
+    if (rc != HS_OK)
+        return rc;
+    j = calloc(1, sizeof(*j));
+    if (!j)
+        return HS_E_NO_MEMORY;
+    j->fn = fn;
+    j->arg = arg;
+    j->on_done = done;
+    rc = enqueue(st, j);
+    if (rc != HS_OK)
+        free(j);
+    return rc;
+}
+
+hs_rc hs_store_write(struct hs_store *st, hs_write_fn fn, void *arg)
+{
+    struct job j = { .fn = fn, .arg = arg, .rc = HS_OK };
+    hs_rc rc = write_check(st, fn, "hs_store_write");
+
+    if (rc != HS_OK)
+        return rc;
+    pthread_mutex_init(&j.mu, NULL);
+    pthread_cond_init(&j.cv, NULL);
+    rc = enqueue(st, &j);
+    if (rc != HS_OK)
+        goto out_destroy;
 
     pthread_mutex_lock(&j.mu);
     while (!j.done)

@@ -13,7 +13,10 @@
  *
  * Query parameters: sleep=MS makes the handler sleep first; status=N sets
  * the status (0 checks that the layer answers 500); hdr=1 adds an extra
- * header. The path /stats answers the layer's counters instead.
+ * header; defer=MS defers the reply (hs_http_defer) to a thread of its own
+ * that completes it MS later, and its fill answers {"deferred":MS,"path":..};
+ * inline=1 runs the handler on the io thread (inline_ok). The path /stats
+ * answers the layer's counters, and how many fills ran, instead.
  */
 #include "hs/http.h"
 
@@ -29,6 +32,15 @@
 
 struct echo {
     _Atomic(struct hs_http *) h; /* set once started, for /stats */
+    atomic_uint fills;           /* deferred replies whose fill ran */
+};
+
+/* A deferred reply: completed by its own thread, after ms. */
+struct deferral {
+    struct echo *e;
+    struct hs_http_deferred *d;
+    unsigned ms;
+    char path[256];
 };
 
 /* Appends s as a JSON string (or null). */
@@ -78,18 +90,78 @@ static bool query_num(const char *query, const char *name, unsigned long max, un
     return false;
 }
 
-static void stats_reply(struct hs_http *h, struct hs_http_response *res)
+static void stats_reply(struct hs_http *h, unsigned fills, struct hs_http_response *res)
 {
     struct hs_http_stats st;
 
     hs_http_stats(h, &st);
     hm_buf_addf(&res->body,
                 "{\"connections\":%llu,\"tls_failures\":%llu,\"requests\":%llu,"
-                "\"2xx\":%llu,\"4xx\":%llu,\"5xx\":%llu,\"in_flight\":%llu}\n",
+                "\"2xx\":%llu,\"4xx\":%llu,\"5xx\":%llu,\"in_flight\":%llu,\"fills\":%u}\n",
                 (unsigned long long)st.connections, (unsigned long long)st.tls_failures,
                 (unsigned long long)st.requests, (unsigned long long)st.status[2],
                 (unsigned long long)st.status[4], (unsigned long long)st.status[5],
-                (unsigned long long)st.in_flight);
+                (unsigned long long)st.in_flight, fills);
+}
+
+/* On the connection's io thread: finishes the deferred reply and frees its deferral. */
+static void deferral_fill(void *arg, struct hs_http_response *res)
+{
+    struct deferral *df = arg;
+
+    hm_buf_addf(&res->body, "{\"deferred\":%u,\"path\":", df->ms);
+    json_str(&res->body, df->path);
+    hm_buf_add_str(&res->body, "}\n");
+    atomic_fetch_add(&df->e->fills, 1);
+    free(df);
+}
+
+static void *deferral_main(void *arg)
+{
+    struct deferral *df = arg;
+
+    hm_sleep_ms(df->ms);
+    hs_http_complete(df->d, deferral_fill, df);
+    return NULL;
+}
+
+/* Defers the reply to a detached thread; false (and a 500) when that cannot start. */
+static bool defer_reply(struct echo *e, const struct hs_http_request *req,
+                        struct hs_http_response *res, unsigned ms)
+{
+    struct deferral *df = calloc(1, sizeof(*df));
+    pthread_attr_t attr;
+    pthread_t t;
+    bool ok;
+
+    if (!df)
+        return false;
+    df->e = e;
+    df->ms = ms;
+    hm_strlcpy(df->path, req->path, sizeof(df->path));
+    df->d = hs_http_defer(res);
+    if (!df->d || hs_http_defer(res) != NULL) { /* a second deferral is refused */
+        free(df);
+        return false;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ok = pthread_create(&t, &attr, deferral_main, df) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) {
+        res->status = 500;
+        hs_http_complete(df->d, NULL, NULL);
+        free(df);
+    }
+    return true;
+}
+
+static bool echo_inline(void *ctx, const struct hs_http_request *req)
+{
+    unsigned long v;
+
+    (void)ctx;
+    return query_num(req->query, "inline", 1, &v) && v == 1;
 }
 
 static void echo_handler(void *ctx, const struct hs_http_request *req, struct hs_http_response *res)
@@ -97,10 +169,16 @@ static void echo_handler(void *ctx, const struct hs_http_request *req, struct hs
     struct echo *e = ctx;
     unsigned long v;
 
+    if (query_num(req->query, "defer", 60000, &v)) {
+        if (!defer_reply(e, req, res, (unsigned)v))
+            res->status = 500;
+        return;
+    }
+
     if (query_num(req->query, "sleep", 60000, &v))
         hm_sleep_ms((unsigned)v);
     if (strcmp(req->path, "/stats") == 0) {
-        stats_reply(atomic_load(&e->h), res);
+        stats_reply(atomic_load(&e->h), atomic_load(&e->fills), res);
         return;
     }
     if (query_num(req->query, "status", 999, &v))
@@ -154,9 +232,11 @@ int main(int argc, char **argv)
     hm_log_init("http_echo", HM_LOG_INFO);
     memset(&cfg, 0, sizeof(cfg));
     atomic_init(&e.h, NULL);
+    atomic_init(&e.fills, 0);
     cfg.listen_addr = "127.0.0.1";
     cfg.handler = echo_handler;
     cfg.handler_ctx = &e;
+    cfg.inline_ok = echo_inline;
     cfg.io_threads = 2;
     cfg.handler_threads = 8;
     for (i = 1; i < argc; i++) {

@@ -306,6 +306,35 @@ kcurl -o "$T/stats.out" "$(url /stats)" || fail "stats after a client left"
     fail "the abandoned request is still counted in flight: $(cat "$T/stats.out")"
 ok "clients that left mid-request: the reply was dropped, the server serves on"
 
+# ---------------------------------------------------------------------------
+# Deferred replies (hs_http_defer): another thread completes them later.
+# ---------------------------------------------------------------------------
+for inl in 0 1; do
+    code=$(kcurl -o "$T/def.out" -w '%{http_code}' "$(url "/def$inl?defer=300&inline=$inl")")
+    [ "$code" = 200 ] && grep -q "\"deferred\":300,\"path\":\"/def$inl\"" "$T/def.out" ||
+        fail "a deferred reply (inline=$inl): $code $(cat "$T/def.out")"
+done
+# Deferred on the io thread, the request holds no thread while it waits.
+kcurl -o /dev/null -w '%{http_code}' "$(url '/defw?defer=2000&inline=1')" >"$T/defw.code" &
+DEFW=$!
+sleep 0.2
+for i in 1 2 3; do
+    code=$(kcurl -o /dev/null -w '%{http_code}' "$(url "/meanwhile$i?inline=1")")
+    [ "$code" = 200 ] || fail "a request while another's reply is deferred: $code"
+done
+kill -0 $DEFW 2>/dev/null || fail "the deferred reply came before it was completed"
+wait $DEFW
+[ "$(cat "$T/defw.code")" = 200 ] || fail "the waiting deferred request got '$(cat "$T/defw.code")'"
+# Its client gone before the reply: the fill still runs once (it frees what it holds).
+kcurl --max-time 0.3 -o /dev/null "$(url '/defleave?defer=800')" 2>/dev/null
+rc=$?
+[ $rc -eq 28 ] || fail "the client leaving a deferred reply: curl exit $rc (want 28)"
+sleep 1
+kcurl -o "$T/stats.out" "$(url /stats)" || fail "stats after deferred replies"
+[ "$(field fills "$T/stats.out")" = 4 ] && [ "$(field in_flight "$T/stats.out")" = 1 ] ||
+    fail "deferred replies: want 4 fills and only /stats in flight: $(cat "$T/stats.out")"
+ok "deferred replies: sent once completed (handler or io thread), others served meanwhile, a left client's fill still ran"
+
 # Handshake failures are counted (released by the sweep, so allow it a moment).
 for i in $(seq 20); do
     kcurl -o "$T/stats.out" "$(url /stats)" || fail "stats"
@@ -337,6 +366,9 @@ IDLE=$!
 kcurl -D "$T/drain.hdr" -o "$T/drain.out" -w '%{http_code}' "$(url '/drain?sleep=1500')" \
     >"$T/drain.code" 2>"$T/drain.err" &
 INFLIGHT=$!
+kcurl -o /dev/null -w '%{http_code}' "$(url '/drain-def?defer=1500&inline=1')" \
+    >"$T/drain-def.code" 2>/dev/null &
+INFLIGHT_DEF=$!
 sleep 0.4
 kill -TERM $MAIN
 t0=$(now_ms)
@@ -348,25 +380,32 @@ rc=$?
 wait_exit $INFLIGHT 5 || fail "the in-flight request did not finish"
 [ "$(cat "$T/drain.code")" = 200 ] || fail "the in-flight request got '$(cat "$T/drain.code")'"
 grep -qi '^Connection: close' "$T/drain.hdr" || fail "the drained reply did not say Connection: close"
+wait_exit $INFLIGHT_DEF 5 || fail "the deferred in-flight request did not finish"
+[ "$(cat "$T/drain-def.code")" = 200 ] ||
+    fail "the deferred in-flight request got '$(cat "$T/drain-def.code")'"
 wait_exit $MAIN 5 || fail "the server did not exit within the drain timeout"
 [ "$WAIT_RC" = 0 ] || fail "the server exited with $WAIT_RC"
 el=$(($(now_ms) - t0))
 [ $el -lt 5000 ] || fail "the drain took $el ms"
-ok "SIGTERM: idle connections closed, new ones refused, the in-flight request got 200, exit 0 in $el ms"
+ok "SIGTERM: idle connections closed, new ones refused, the in-flight requests (one deferred) got 200, exit 0 in $el ms"
 
 # A handler that outlives the drain timeout: the server still exits cleanly
 # (it waits for the handler, whose reply is dropped), without leaks under ASan.
 start_server short --drain 1 --read-timeout $READ_TIMEOUT
 kcurl -o "$T/late.out" -w '%{http_code}' "$(url '/late?sleep=2000')" >"$T/late.code" 2>/dev/null &
 LATE=$!
+kcurl -o /dev/null -w '%{http_code}' "$(url '/late-def?defer=2500')" >"$T/late-def.code" 2>/dev/null &
+LATE_DEF=$!
 sleep 0.3
 kill -TERM $SPID
 wait_exit $SPID 6 || fail "the server with a stuck handler did not exit"
 [ "$WAIT_RC" = 0 ] || fail "the server with a stuck handler exited with $WAIT_RC"
 wait_exit $LATE 3 || fail "the client of the stuck handler hangs"
+wait_exit $LATE_DEF 3 || fail "the client of the late deferred reply hangs"
 [ "$(cat "$T/late.code")" != 200 ] || fail "a reply after the drain timeout was still sent"
+[ "$(cat "$T/late-def.code")" != 200 ] || fail "a deferred reply after the drain timeout was still sent"
 grep -q 'unfinished after 1 s' "$T/short.log" || fail "the unfinished request was not logged"
-ok "a handler past the drain timeout: its reply dropped, the server exits 0"
+ok "a handler and a deferred reply past the drain timeout: both dropped, the server exits 0"
 
 # ---------------------------------------------------------------------------
 # max_connections: the one beyond is refused; after one closes, service resumes.

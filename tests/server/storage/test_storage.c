@@ -811,6 +811,19 @@ static hs_rc nested_write(struct hs_conn *c, void *arg)
     return hs_store_write(arg, bad_sql, NULL);
 }
 
+static void never_done(void *arg, hs_rc rc)
+{
+    (void)arg;
+    (void)rc;
+    fail_msg("a write that was refused still called its done");
+}
+
+static hs_rc nested_async_write(struct hs_conn *c, void *arg)
+{
+    (void)c;
+    return hs_store_write_async(arg, bad_sql, NULL, never_done);
+}
+
 static void test_misuse(void **state)
 {
     struct hs_store *st = *state, *other = (struct hs_store *)&other;
@@ -818,6 +831,10 @@ static void test_misuse(void **state)
 
     /* A write function may not wait for another write: it would wait for itself. */
     assert_int_equal(hs_store_write(st, nested_write, st), HS_E_INVALID_ARG);
+    assert_int_equal(hs_store_write(st, nested_async_write, st), HS_E_INVALID_ARG);
+    assert_int_equal(hs_store_write_async(st, insert_id, NULL, NULL), HS_E_INVALID_ARG);
+    assert_int_equal(hs_store_write_async(st, NULL, NULL, never_done), HS_E_INVALID_ARG);
+    assert_int_equal(hs_store_write_async(NULL, insert_id, NULL, never_done), HS_E_INVALID_ARG);
 
     cfg.target = "";
     assert_int_equal(hs_store_open(&cfg, &other), HS_E_INVALID_ARG);
@@ -837,6 +854,112 @@ static void test_misuse(void **state)
         assert_int_equal(hs_store_open(&cfg, &other), HS_E_CONFIG);
     }
     hs_store_close(NULL);
+}
+
+/* ---- writes that do not wait -------------------------------------------- */
+
+struct async_arg {
+    int64_t id;
+    hs_rc rc;
+    atomic_int calls;
+    pthread_t thread; /* where done ran */
+};
+
+static void async_done(void *arg, hs_rc rc)
+{
+    struct async_arg *a = arg;
+
+    a->rc = rc;
+    a->thread = pthread_self();
+    atomic_fetch_add(&a->calls, 1);
+}
+
+/* Waits at most 10 s for every done of a[0..n) to have run. */
+static void wait_async(struct async_arg *a, int n)
+{
+    for (int t = 0; t < 10000; t++) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            k += atomic_load(&a[i].calls) > 0;
+        if (k == n)
+            return;
+        hm_sleep_ms(1);
+    }
+    fail_msg("a write's done never ran");
+}
+
+/*
+ * hs_store_write_async: queued behind a held batch, nothing is done early;
+ * then each done runs once, on the committer, with what hs_store_write()
+ * would have returned, and only after its batch is durable (the rows are
+ * there for a reader); a failed function's rows are not.
+ */
+static void test_async_writes(void **state)
+{
+    struct hs_store *st = *state;
+    struct gate g = { .waiting = 0, .st = st };
+    struct async_arg a[4];
+    hs_write_fn fns[4] = { insert_id, insert_then_fail, insert_id, insert_id };
+    pthread_t holder;
+    int i;
+
+    assert_int_equal(write_id(st, 1), HS_OK);
+    memset(a, 0, sizeof(a));
+    a[0].id = 20;
+    a[1].id = 21;
+    a[2].id = 22;
+    a[3].id = 1; /* a duplicate */
+    assert_int_equal(pthread_create(&holder, NULL, holder_thread, &g), 0);
+    while (!atomic_load(&g.holding))
+        hm_sleep_ms(1);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(hs_store_write_async(st, fns[i], &a[i].id, async_done), HS_OK);
+    /* The holder's batch sleeps 200 ms: nothing queued behind it may be done yet. */
+    for (i = 0; i < 4; i++)
+        assert_int_equal(atomic_load(&a[i].calls), 0);
+    pthread_join(holder, NULL);
+    assert_int_equal(g.rc, HS_OK);
+    wait_async(a, 4);
+    hm_sleep_ms(20); /* a second call would show now */
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(atomic_load(&a[i].calls), 1);
+        assert_false(pthread_equal(a[i].thread, pthread_self()));
+    }
+    assert_int_equal(a[0].rc, HS_OK);
+    assert_int_equal(a[1].rc, HS_E_CONFLICT);
+    assert_int_equal(a[2].rc, HS_OK);
+    assert_int_equal(a[3].rc, HS_E_DB_CONSTRAINT);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE id IN (1, 20, 22)"), 3);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 3);
+}
+
+/* hs_store_close() finishes the writes still queued, async ones too: each done runs, durable. */
+static void test_close_finishes_async(void **state)
+{
+    struct hs_store *st = *state;
+    struct gate g = { .waiting = 0, .st = st };
+    struct async_arg a[6];
+    pthread_t holder;
+    int i;
+
+    memset(a, 0, sizeof(a));
+    assert_int_equal(pthread_create(&holder, NULL, holder_thread, &g), 0);
+    while (!atomic_load(&g.holding))
+        hm_sleep_ms(1);
+    for (i = 0; i < 6; i++) {
+        a[i].id = 100 + i;
+        assert_int_equal(hs_store_write_async(st, insert_id, &a[i].id, async_done), HS_OK);
+    }
+    hs_store_close(st);
+    *state = NULL;
+    pthread_join(holder, NULL);
+    for (i = 0; i < 6; i++) {
+        assert_int_equal(atomic_load(&a[i].calls), 1);
+        assert_int_equal(a[i].rc, HS_OK);
+    }
+    assert_int_equal(hs_store_open(&E.cfg, &st), HS_OK);
+    *state = st;
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE id BETWEEN 100 AND 105"), 6);
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -975,6 +1098,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_finishes_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_finishes_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_reopened, setup, teardown),
     };
 
