@@ -960,10 +960,12 @@ bool hs_api_inline_ok(void *ctx, const struct hs_http_request *req)
 {
     struct hs_api *api = ctx;
     /* Reads only, and only where a read never waits on the network: SQLite's
-     * readers do not wait for its writer (WAL). */
+     * readers do not wait for its writer (WAL). A confirmation on SQLite reads
+     * inside its write and does not wait for it (its reply is deferred). */
     if (hs_store_backend(api->d.store) != HS_BACKEND_SQLITE)
         return false;
     switch (route_of(req->path ? req->path : "")) {
+    case R_CONFIRMATIONS:
     case R_STATUS:
     case R_REVOCATIONS:
     case R_SIGNING_CERT:

@@ -18,6 +18,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1048,6 +1049,148 @@ static hs_rc confirm_job_fn(struct hs_conn *c, void *arg)
 }
 
 /*
+ * What a confirmation answers once its decision is made: the new receipt, the
+ * error, or the stored confirmation. stored is the one read with the facts;
+ * NULL where it must be read again (PostgreSQL, after a lost race).
+ */
+static void confirm_reply(struct hs_api *api, struct hs_http_response *res,
+                          const struct confirm *cf, const struct confirm_decision *d,
+                          const struct stored *stored, const char *token)
+{
+    switch (d->next) {
+    case CN_CONFIRM:
+        hs_api_reply_token(api, res, 201, token);
+        break;
+    case CN_ERROR:
+        hs_api_reply_error(api, res, d->err, d->detail[0] ? d->detail : NULL);
+        break;
+    case CN_STORED:
+        reply_stored(api, res, stored);
+        break;
+    case CN_REREAD: {
+        /* Confirmed since the first look: its receipt if this statement. */
+        struct stored again = { 0 };
+        hs_rc rc = HS_OK;
+        if (!stored || !stored->found) {
+            rc = stored ? HS_OK : stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &again);
+            stored = &again;
+        }
+        if (rc != HS_OK)
+            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
+        else if (stored->found)
+            reply_stored(api, res, stored);
+        else
+            hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, "the payment changed meanwhile");
+        free(again.receipt);
+        break;
+    }
+    }
+}
+
+/*
+ * A confirmation whose write (with its reads and checks, SQLite) runs without
+ * the request waiting: the reply is deferred (hs_http_defer), the committer's
+ * done hands it back, and confirm_async_fill() answers on the io thread and
+ * frees all of it.
+ */
+struct confirm_async {
+    struct hs_api *api;
+    struct hs_http_deferred *dfr;
+    struct hs_api_kiosk k;
+    struct card_verdict cv;
+    struct confirm_facts facts;
+    struct confirm_decision d;
+    struct confirm *cf;
+    char session[HS_NONCE_TEXT];
+    char receipt_id[ID_TEXT];
+    char *token;
+    hs_rc rc;
+    struct confirm_job j;
+};
+
+static void confirm_async_free(struct confirm_async *a)
+{
+    free(a->token);
+    free(a->facts.stored.receipt);
+    if (a->cf)
+        hm_wipe(a->cf, sizeof(*a->cf));
+    free(a->cf);
+    hm_wipe(a, sizeof(*a));
+    free(a);
+}
+
+static void confirm_async_fill(void *arg, struct hs_http_response *res)
+{
+    struct confirm_async *a = arg;
+    if (a->rc == HS_E_CONFLICT || a->rc == HS_E_DB_CONSTRAINT)
+        a->d.next = CN_REREAD; /* cannot happen with the reads inside the write; answered alike */
+    if (a->rc != HS_OK && a->d.next != CN_REREAD)
+        hs_api_reply_error(a->api, res, hs_api_err_of_rc(a->rc), NULL);
+    else
+        confirm_reply(a->api, res, a->cf, &a->d, &a->facts.stored, a->token);
+    confirm_async_free(a);
+}
+
+/* The committer's done; arg is the job's, &a->j. */
+static void confirm_async_done(void *arg, hs_rc rc)
+{
+    struct confirm_async *a =
+        (struct confirm_async *)(void *)((char *)arg - offsetof(struct confirm_async, j));
+    a->rc = rc;
+    hs_http_complete(a->dfr, confirm_async_fill, a);
+}
+
+/*
+ * Queues the SQLite confirmation (gather, judge and write in one job) and
+ * defers the reply; takes cf and token. Answers at once only when the reply
+ * cannot be deferred.
+ */
+static void confirm_queue(struct hs_api *api, struct hs_http_response *res,
+                          const struct hs_api_kiosk *k, struct confirm *cf,
+                          const struct card_verdict *cv, int64_t now, const char *receipt_id,
+                          char *token)
+{
+    struct confirm_async *a = calloc(1, sizeof(*a));
+    struct hs_http_deferred *dfr = a ? hs_http_defer(res) : NULL;
+    if (!dfr) {
+        hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
+        free(token);
+        hm_wipe(cf, sizeof(*cf));
+        free(cf);
+        free(a);
+        return;
+    }
+    a->api = api;
+    a->dfr = dfr;
+    a->k = *k;
+    a->cv = *cv;
+    a->cf = cf;
+    a->token = token;
+    a->d.next = CN_CONFIRM;
+    hm_strlcpy(a->receipt_id, receipt_id, sizeof(a->receipt_id));
+    if (cf->session_id) { /* it points into the request's JSON, freed when we return */
+        hm_strlcpy(a->session, cf->session_id, sizeof(a->session));
+        cf->session_id = a->session;
+    }
+    a->j = (struct confirm_job){
+        .k = &a->k,
+        .cv = &a->cv,
+        .gather = true,
+        .f = &a->facts,
+        .d = &a->d,
+        .w = { .cf = cf,
+               .kiosk = a->k.id,
+               .receipt_id = a->receipt_id,
+               .receipt = token,
+               .now = now },
+    };
+    a->rc = hs_store_write_async(api->d.store, confirm_job_fn, &a->j, confirm_async_done);
+    if (a->rc != HS_OK)
+        hs_http_complete(dfr, confirm_async_fill, a); /* answers the error */
+    /* From here a belongs to the committer and then to the io thread. */
+}
+
+/*
  * POST /v1/confirmations. The card's certificate and signature are checked
  * first (crypto, no database), then the database is read and the checks made
  * (confirm_judge), then the confirmation written. On SQLite the reads and the
@@ -1058,11 +1201,15 @@ static hs_rc confirm_job_fn(struct hs_conn *c, void *arg)
  * the write would be a round trip inside the serial committer, so the reads
  * and checks run on the handler's reader and the write is conditional (the
  * UPDATE ... WHERE status = paid decides a race either way).
+ *
+ * On SQLite the request then does not wait for the write: the reply is
+ * deferred until the committer is done (confirm_queue), so the io thread that
+ * ran it inline (hs_api_inline_ok) serves other connections meanwhile and no
+ * thread sleeps on the commit.
  */
 void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *req,
                             struct hs_http_response *res, const struct hs_api_kiosk *k)
 {
-    struct stored stored = { 0 };
     struct confirm_facts facts = { 0 };
     char *token = NULL;
     struct confirm *cf = NULL;
@@ -1110,6 +1257,12 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
             hs_api_reply_error(api, res, ERR_INTERNAL, "signing failed");
             goto out;
         }
+        if (in_write) {
+            confirm_queue(api, res, k, cf, &cv, now, receipt_id, token);
+            cf = NULL;
+            token = NULL;
+            goto out;
+        }
         struct confirm_job j = {
             .k = k,
             .cv = &cv,
@@ -1130,31 +1283,9 @@ void hs_api_h_confirmations(struct hs_api *api, const struct hs_http_request *re
             goto out;
         }
     }
-    switch (d.next) {
-    case CN_CONFIRM:
-        hs_api_reply_token(api, res, 201, token);
-        break;
-    case CN_ERROR:
-        hs_api_reply_error(api, res, d.err, d.detail[0] ? d.detail : NULL);
-        break;
-    case CN_STORED:
-        reply_stored(api, res, &facts.stored);
-        break;
-    case CN_REREAD: {
-        /* Read it again: it was confirmed since the first look, its receipt if this statement. */
-        hs_rc rc = stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &stored);
-        if (rc != HS_OK)
-            hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        else if (stored.found)
-            reply_stored(api, res, &stored);
-        else
-            hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, "the payment changed meanwhile");
-        break;
-    }
-    }
+    confirm_reply(api, res, cf, &d, d.next == CN_REREAD ? NULL : &facts.stored, token);
 out:
     free(token);
-    free(stored.receipt);
     free(facts.stored.receipt);
     if (cf)
         hm_wipe(cf, sizeof(*cf));
