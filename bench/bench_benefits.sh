@@ -24,7 +24,7 @@
 # Environment: BENCH_THREADS (bench_https threads, default 1), BENCH_DURATION (s, status),
 # BENCH_BACKENDS ("sqlite postgres"), BENCH_PERF=PREFIX (perf record of the confirmation run:
 # PREFIX.BACKEND.data and a report in PREFIX.BACKEND.txt, made with BENCH_PERF_ARGS, default
-# "--children --sort sym"), BENCH_SYSCALLS=1 (system calls and context switches an answer in the
+# "--children --sort sym"; BENCH_PERF_FREQ samples a second, default 300), BENCH_SYSCALLS=1 (system calls and context switches an answer in the
 # first 5 s of the run, perf stat), BENCH_PROBE_RUN (the run these two watch: status or confirm,
 # default confirm), BENCH_SERVER_ENV (a command prefix for the server, say "env LD_PRELOAD=..."). Exit: 0 every target met, 1 missed, 2 set-up failed.
 set -u
@@ -245,7 +245,7 @@ run_backend() {
         PERF_PID= STAT_PID=
         [ "${BENCH_PROBE_RUN:-confirm}" = "$1" ] || return 0
         if [ -n "${BENCH_PERF:-}" ]; then
-            perf record --call-graph dwarf,16384 -F 300 -o "$work/perf.data" -p "$SERVER_PID" -- sleep 8 >/dev/null 2>&1 &
+            perf record --call-graph dwarf,16384 -F "${BENCH_PERF_FREQ:-300}" -o "$work/perf.data" -p "$SERVER_PID" -- sleep 8 >/dev/null 2>&1 &
             PERF_PID=$!
         fi
         if [ -n "${BENCH_SYSCALLS:-}" ]; then

@@ -57,6 +57,7 @@ struct hs_http_response {
     const char *header_name[HS_HTTP_MAX_EXTRA_HEADERS];
     char header_value[HS_HTTP_MAX_EXTRA_HEADERS][128];
     int nheaders;
+    void *layer; /* the layer's own (for hs_http_defer); NULL in a response made elsewhere */
 };
 
 /* Runs on a handler thread. Must fill res; may block. */
@@ -75,6 +76,8 @@ typedef void (*hs_http_handler)(void *ctx, const struct hs_http_request *req,
  */
 struct hs_http_deferred;
 typedef void (*hs_http_fill_fn)(void *arg, struct hs_http_response *res);
+/* NULL when res cannot be deferred (a second call, or a response the layer did not make,
+ * as a test's or a fuzzer's): then the handler answers before it returns, as usual. */
 struct hs_http_deferred *hs_http_defer(struct hs_http_response *res);
 void hs_http_complete(struct hs_http_deferred *d, hs_http_fill_fn fill, void *arg);
 

@@ -1142,8 +1142,9 @@ static void confirm_async_done(void *arg, hs_rc rc)
 
 /*
  * Queues the SQLite confirmation (gather, judge and write in one job) and
- * defers the reply; takes cf and token. Answers at once only when the reply
- * cannot be deferred.
+ * defers the reply; takes cf and token. Where the reply cannot be deferred
+ * (a response the HTTP layer did not make: the API fuzzer's) the same job is
+ * written with hs_store_write() and answered before returning.
  */
 static void confirm_queue(struct hs_api *api, struct hs_http_response *res,
                           const struct hs_api_kiosk *k, struct confirm *cf,
@@ -1151,15 +1152,14 @@ static void confirm_queue(struct hs_api *api, struct hs_http_response *res,
                           char *token)
 {
     struct confirm_async *a = calloc(1, sizeof(*a));
-    struct hs_http_deferred *dfr = a ? hs_http_defer(res) : NULL;
-    if (!dfr) {
+    if (!a) {
         hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
         free(token);
         hm_wipe(cf, sizeof(*cf));
         free(cf);
-        free(a);
         return;
     }
+    struct hs_http_deferred *dfr = hs_http_defer(res);
     a->api = api;
     a->dfr = dfr;
     a->k = *k;
@@ -1184,6 +1184,11 @@ static void confirm_queue(struct hs_api *api, struct hs_http_response *res,
                .receipt = token,
                .now = now },
     };
+    if (!dfr) {
+        a->rc = hs_store_write(api->d.store, confirm_job_fn, &a->j);
+        confirm_async_fill(a, res);
+        return;
+    }
     a->rc = hs_store_write_async(api->d.store, confirm_job_fn, &a->j, confirm_async_done);
     if (a->rc != HS_OK)
         hs_http_complete(dfr, confirm_async_fill, a); /* answers the error */

@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1014,9 +1013,9 @@ static void run_job(void *ctx, struct hs_pool_job *pj)
 
 struct hs_http_deferred *hs_http_defer(struct hs_http_response *res)
 {
-    struct job *j = (struct job *)(void *)((char *)res - offsetof(struct job, rs));
+    struct job *j = res ? res->layer : NULL;
 
-    if (j->deferred)
+    if (!j || &j->rs != res || j->deferred)
         return NULL; /* once per request */
     j->deferred = true;
     atomic_store(&j->pending, 2);
@@ -1111,6 +1110,7 @@ static int job_fill(struct job *j, struct evhttp_request *req, const struct conn
     j->rq.remote_addr = j->remote_addr;
     j->rq.id = atomic_fetch_add(&j->h->next_id, 1) + 1;
     j->rs.status = 200;
+    j->rs.layer = j;
     hm_buf_init(&j->rs.body, RESPONSE_MAX);
     return 0;
 }
