@@ -1050,8 +1050,9 @@ static hs_rc confirm_job_fn(struct hs_conn *c, void *arg)
 
 /*
  * What a confirmation answers once its decision is made: the new receipt, the
- * error, or the stored confirmation. stored is the one read with the facts;
- * NULL where it must be read again (PostgreSQL, after a lost race).
+ * error, or the stored confirmation. stored is the one read with the facts
+ * (on SQLite in the same transaction as the decision); NULL where it must be
+ * read again (PostgreSQL, whose facts came before the write's race).
  */
 static void confirm_reply(struct hs_api *api, struct hs_http_response *res,
                           const struct confirm *cf, const struct confirm_decision *d,
@@ -1070,15 +1071,12 @@ static void confirm_reply(struct hs_api *api, struct hs_http_response *res,
     case CN_REREAD: {
         /* Confirmed since the first look: its receipt if this statement. */
         struct stored again = { 0 };
-        hs_rc rc = HS_OK;
-        if (!stored || !stored->found) {
-            rc = stored ? HS_OK : stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &again);
-            stored = &again;
-        }
+        hs_rc rc = stored ? HS_OK : stored_get(api, cf->st.payment, cf->stmt, cf->stmt_len, &again);
+        const struct stored *s = stored ? stored : &again;
         if (rc != HS_OK)
             hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        else if (stored->found)
-            reply_stored(api, res, stored);
+        else if (s->found)
+            reply_stored(api, res, s);
         else
             hs_api_reply_error(api, res, ERR_PAYMENT_NOT_PAID, "the payment changed meanwhile");
         free(again.receipt);
