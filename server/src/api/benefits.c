@@ -304,41 +304,82 @@ static void status_payment(const struct hs_rows *r, int i, struct hs_jw *w)
 }
 
 /*
- * The status: entitlements, the payments (periods from `from` on, newest
- * first), the ids awaiting confirmation, the next scheduled payment and the
- * year's total.
+ * The status's one read (a round trip on PostgreSQL): the card session with
+ * its resident (ST_KIND -1, the columns in the ST_SESSION_* layout, none when
+ * there is no such session), then the resident's entitlements (0) by id and
+ * payments (1) newest period first. The months shown hold this year's and the
+ * next payment too (from is at most eleven months back); older payments
+ * matter only while they await confirmation. The session is judged from its
+ * row (status_session) before anything else of the answer is looked at.
  */
-static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
-                          const struct hs_api_session *s, const struct resident *who, int64_t now,
-                          struct hs_jw *w)
+static const char status_sql[] =
+    "SELECT -1 AS k, r.id AS id, s.kiosk_id, r.name, s.expires_at, s.welfare_no, r.flags, "
+    "s.cert_serial, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), '' AS s "
+    "FROM card_sessions s LEFT JOIN residents r ON r.welfare_no = s.welfare_no WHERE s.id = $1 "
+    "UNION ALL "
+    "SELECT 0, e.id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
+    "e.start_date, e.end_date, e.reason, CAST(NULL AS TEXT), '' FROM entitlements e "
+    "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = (SELECT r2.id FROM "
+    "card_sessions s2 JOIN residents r2 ON r2.welfare_no = s2.welfare_no WHERE s2.id = $1) "
+    "UNION ALL "
+    "SELECT 1, py.id, e.programme, pr.name, py.amount_fen, py.period, py.status, "
+    "py.paid_date, py.channel, py.account_masked, py.entitlement_id, py.period "
+    "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
+    "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = (SELECT r3.id FROM "
+    "card_sessions s3 JOIN residents r3 ON r3.welfare_no = s3.welfare_no WHERE s3.id = $1) "
+    "AND (py.period >= $2 OR py.status = $3) ORDER BY k, s DESC, id";
+
+/* The session row's columns (ST_KIND -1). */
+enum {
+    ST_SESSION_RESIDENT = ST_ID,
+    ST_SESSION_KIOSK = ST_PROG,
+    ST_SESSION_NAME = ST_PROG_NAME,
+    ST_SESSION_EXPIRES = ST_AMOUNT,
+    ST_SESSION_WELFARE_NO = ST_PERIOD,
+    ST_SESSION_FLAGS = ST_STATUS,
+    ST_SESSION_SERIAL = ST_START_OR_PAID,
+};
+
+/*
+ * The session of the status's first row, or the error to answer (ERR_COUNT:
+ * a current session of this kiosk, with its resident): the checks and their
+ * order are session_row_check()'s, then resident_unknown.
+ */
+static enum api_err status_session(struct hs_api *api, const struct hs_rows *r,
+                                   const struct hs_api_kiosk *k, const char *sid,
+                                   struct hs_api_session *s, struct resident *who)
 {
-    char cur[8], from[8], year_prefix[8];
-    int year;
-    calendar(now, cur, from, &year);
+    if (hs_rows_count(r) == 0 || hs_rows_int(r, 0, ST_KIND) != -1)
+        return ERR_SESSION_UNKNOWN;
+    if (strcmp(hs_rows_text(r, 0, ST_SESSION_KIOSK), k->id) != 0)
+        return ERR_SESSION_KIOSK;
+    if (hs_rows_int(r, 0, ST_SESSION_EXPIRES) <= hs_api_now(api))
+        return ERR_SESSION_EXPIRED;
+    if (hs_rows_is_null(r, 0, ST_SESSION_RESIDENT))
+        return ERR_RESIDENT_UNKNOWN;
+    hm_strlcpy(s->id, sid, sizeof(s->id));
+    hm_strlcpy(s->cert_serial, hs_rows_text(r, 0, ST_SESSION_SERIAL), sizeof(s->cert_serial));
+    hm_strlcpy(s->welfare_no, hs_rows_text(r, 0, ST_SESSION_WELFARE_NO), sizeof(s->welfare_no));
+    s->expires_at = hs_rows_int(r, 0, ST_SESSION_EXPIRES);
+    hm_strlcpy(who->id, hs_rows_text(r, 0, ST_SESSION_RESIDENT), sizeof(who->id));
+    hm_strlcpy(who->name, hs_rows_text(r, 0, ST_SESSION_NAME), sizeof(who->name));
+    hm_strlcpy(who->welfare_no, s->welfare_no, sizeof(who->welfare_no));
+    who->flags = hs_rows_int(r, 0, ST_SESSION_FLAGS);
+    return ERR_COUNT;
+}
+
+/*
+ * The status from the rows of status_sql after the session's (from `first`
+ * on): entitlements, the payments (periods from `from` on, newest first), the
+ * ids awaiting confirmation, the next scheduled payment and the year's total.
+ */
+static void status_write(const struct hs_rows *r, int first, const struct hs_api_kiosk *k,
+                         const struct hs_api_session *s, const struct resident *who, int64_t now,
+                         const char *from, int year, struct hs_jw *w)
+{
+    char year_prefix[8];
     snprintf(year_prefix, sizeof(year_prefix), "%04d-", year % 10000);
-    const struct hs_val p[] = { hs_text(who->id), hs_text(from), hs_int(HS_PAY_PAID) };
-    struct hs_rows *r = NULL;
-    /*
-     * One read (a round trip on PostgreSQL): the entitlements by id, then the
-     * payments newest period first. The months shown hold this year's and the
-     * next payment too (from is at most eleven months back); older payments
-     * matter only while they await confirmation.
-     */
-    hs_rc rc = hs_exec(
-        c,
-        "SELECT 0 AS k, e.id AS id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
-        "e.start_date, e.end_date, e.reason, CAST(NULL AS TEXT), '' AS s FROM entitlements e "
-        "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
-        "UNION ALL "
-        "SELECT 1, py.id, e.programme, pr.name, py.amount_fen, py.period, py.status, "
-        "py.paid_date, py.channel, py.account_masked, py.entitlement_id, py.period "
-        "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
-        "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = $1 "
-        "AND (py.period >= $2 OR py.status = $3) ORDER BY k, s DESC, id",
-        p, 3, &r);
-    if (rc != HS_OK)
-        return rc;
-    int split = 0, n = hs_rows_count(r);
+    int split = first, n = hs_rows_count(r);
     while (split < n && hs_rows_int(r, split, ST_KIND) == 0)
         split++;
     int64_t total = 0;
@@ -359,7 +400,7 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
         if (hs_rows_int(r, i, ST_STATUS) == HS_PAY_PAID)
             hs_jw_str(w, hs_rows_text(r, i, ST_ID));
     hs_jw_end_arr(w);
-    status_entitlements(r, 0, split, w);
+    status_entitlements(r, first, split, w);
     hs_jw_kint(w, "exp", s->expires_at);
     hs_jw_kint(w, "iat", now);
     hs_jw_kstr(w, "kiosk", k->id);
@@ -392,41 +433,6 @@ static hs_rc status_write(struct hs_conn *c, const struct hs_api_kiosk *k,
     hs_jw_kstr(w, "session", s->id);
     hs_jw_kint(w, "year_total_fen", total);
     hs_jw_end_obj(w);
-    hs_rows_free(r);
-    return HS_OK;
-}
-
-/* The session and its resident in one read, or replies with the error (false). */
-static bool status_who(struct hs_api *api, struct hs_http_response *res,
-                       const struct hs_api_kiosk *k, const char *sid, struct hs_api_session *s,
-                       struct resident *who)
-{
-    const struct hs_val p[] = { hs_text(sid) };
-    struct hs_rows *r = NULL;
-    if (hs_api_read(api,
-                    "SELECT s.kiosk_id, s.cert_serial, s.welfare_no, s.expires_at, r.id, r.name, "
-                    "r.flags FROM card_sessions s LEFT JOIN residents r ON r.welfare_no = "
-                    "s.welfare_no WHERE s.id = $1",
-                    p, 1, &r) != HS_OK) {
-        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
-        return false;
-    }
-    enum api_err e = session_row_check(api, r, k);
-    if (e == ERR_COUNT && hs_rows_is_null(r, 0, 4))
-        e = ERR_RESIDENT_UNKNOWN;
-    if (e == ERR_COUNT) {
-        session_row_copy(r, sid, s);
-        hm_strlcpy(who->id, hs_rows_text(r, 0, 4), sizeof(who->id));
-        hm_strlcpy(who->name, hs_rows_text(r, 0, 5), sizeof(who->name));
-        hm_strlcpy(who->welfare_no, s->welfare_no, sizeof(who->welfare_no));
-        who->flags = hs_rows_int(r, 0, 6);
-    }
-    hs_rows_free(r);
-    if (e != ERR_COUNT) {
-        hs_api_reply_error(api, res, e, NULL);
-        return false;
-    }
-    return true;
 }
 
 void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
@@ -437,27 +443,31 @@ void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
         return;
     struct hm_buf text;
     hm_buf_init(&text, HS_JWS_MAX);
+    struct hs_rows *r = NULL;
     const char *sid = hs_api_json_str(body, "session", HS_NONCE_TEXT - 1);
     if (!sid) {
         hs_api_reply_error(api, res, ERR_BAD_REQUEST, "session: the card session's id");
         goto out;
     }
+    int64_t now = hs_api_now(api);
+    char cur[8], from[8];
+    int year;
+    calendar(now, cur, from, &year);
+    const struct hs_val p[] = { hs_text(sid), hs_text(from), hs_int(HS_PAY_PAID) };
+    if (hs_api_read(api, status_sql, p, 3, &r) != HS_OK) {
+        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+        goto out;
+    }
     struct hs_api_session s;
     struct resident who;
-    if (!status_who(api, res, k, sid, &s, &who))
-        goto out;
-    struct hs_conn *c = hs_store_reader(api->d.store);
-    if (!c) {
-        hs_api_reply_error(api, res, ERR_STORAGE, NULL);
+    enum api_err e = status_session(api, r, k, sid, &s, &who);
+    if (e != ERR_COUNT) {
+        hs_api_reply_error(api, res, e, NULL);
         goto out;
     }
     struct hs_jw w;
     hs_jw_init(&w, &text);
-    hs_rc rc = status_write(c, k, &s, &who, hs_api_now(api), &w);
-    if (rc != HS_OK) {
-        hs_api_reply_error(api, res, hs_api_err_of_rc(rc), NULL);
-        goto out;
-    }
+    status_write(r, 1, k, &s, &who, now, from, year, &w);
     if (!hs_jw_ok(&w)) {
         hm_log_error("status of a resident could not be written (not UTF-8, or too large)");
         hs_api_reply_error(api, res, ERR_INTERNAL, NULL);
@@ -465,6 +475,7 @@ void hs_api_h_status(struct hs_api *api, const struct hs_http_request *req,
     }
     hs_api_reply_signed_text(api, res, 200, "huimin-status", (const char *)text.data, text.len);
 out:
+    hs_rows_free(r);
     hm_buf_free(&text);
     json_decref(body);
 }

@@ -173,10 +173,24 @@ out=$(status kiosk-b "$ZS")
 expect "$out" 403 session_other_kiosk "status from another kiosk"
 out=$(status kiosk-a "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 expect "$out" 403 session_unknown "status of an unknown session"
+# Sessions written straight into the database: one past its expiry, and one for a welfare
+# number no resident holds (the card registry and the residents are imported apart).
+now=$(date +%s)
+XS=XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX NS=NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN
+sql "INSERT INTO card_sessions (id, kiosk_id, cert_serial, welfare_no, created_at, expires_at)
+     VALUES ('$XS', 'kiosk-a', '01', 'WF3301060000123', $((now - 400)), $((now - 100))),
+            ('$NS', 'kiosk-a', '02', 'WF9999999999999', $now, $((now + 300)))" >/dev/null ||
+    fail "test sessions not written"
+out=$(status kiosk-a "$XS")
+expect "$out" 403 session_expired "status of an expired session"
+out=$(status kiosk-b "$XS")
+expect "$out" 403 session_other_kiosk "status of another kiosk's expired session"
+out=$(status kiosk-a "$NS")
+expect "$out" 404 resident_unknown "status of a session whose welfare number has no resident"
 printf '{"session":7}' >"$work/bad.json"
 out=$(post kiosk-a /v1/status "$work/bad.json")
 expect "$out" 400 bad_request "status without a session id"
-echo "status: another kiosk's session, an unknown one, a malformed request: refused"
+echo "status: another kiosk's session, an unknown one, an expired one, one without a resident, a malformed request: refused"
 
 # ---- confirmations --------------------------------------------------------------
 n=$(nonce kiosk-a confirm)
