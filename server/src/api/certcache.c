@@ -58,7 +58,7 @@ void hs_certcache_init(struct hs_certcache *cc, const char *ca_file, const char 
 void hs_certcache_cleanup(struct hs_certcache *cc)
 {
     for (size_t i = 0; i < HS_CERTCACHE_SLOTS; i++)
-        EVP_PKEY_free(cc->slots[i].key);
+        EVP_PKEY_CTX_free(cc->slots[i].verify);
     cl_piv_verifier_free(cc->vf);
     EVP_MD_free(cc->sha256);
     pthread_mutex_destroy(&cc->lock);
@@ -109,16 +109,17 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
                          const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
                          struct hs_certinfo *info)
 {
-    uint8_t h[32];
-    EVP_PKEY *key = NULL;
+    uint8_t h[32], md[32];
+    unsigned md_len = 0;
+    EVP_PKEY_CTX *vctx = NULL;
     if (!cc || !der || !cc->sha256 || !digest(der, len, h))
         return HS_E_NOT_FOUND;
     pthread_mutex_lock(&cc->lock);
     refresh(cc);
     struct hs_certcache_slot *s = lookup(cc, h);
-    if (s && s->until > now && s->generation == cc->generation && s->key &&
-        EVP_PKEY_up_ref(s->key) == 1) {
-        key = s->key;
+    /* The copy is made under the lock: the slot's context may be replaced once it is let go. */
+    if (s && s->until > now && s->generation == cc->generation && s->verify &&
+        (vctx = EVP_PKEY_CTX_dup(s->verify)) != NULL) {
         *info = s->info;
         s->used = ++cc->clock;
         cc->hits++;
@@ -126,13 +127,14 @@ hs_rc hs_certcache_check(struct hs_certcache *cc, const uint8_t *der, size_t len
         cc->misses++;
     }
     pthread_mutex_unlock(&cc->lock);
-    if (!key)
+    if (!vctx) {
+        ERR_clear_error();
         return HS_E_NOT_FOUND;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bool ok = md && EVP_DigestVerifyInit(md, NULL, cc->sha256, NULL, key) == 1 &&
-              EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1;
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(key);
+    }
+    /* What EVP_DigestVerify would do: ECDSA over the SHA-256 of msg, the signature strict DER. */
+    bool ok = EVP_Digest(msg, msg_len, md, &md_len, cc->sha256, NULL) == 1 && md_len == 32 &&
+              EVP_PKEY_verify(vctx, sig, sig_len, md, md_len) == 1;
+    EVP_PKEY_CTX_free(vctx);
     ERR_clear_error();
     return ok ? HS_OK : HS_E_SIGNATURE;
 }
@@ -142,9 +144,15 @@ void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
                       int64_t now, uint64_t gen)
 {
     uint8_t h[32];
-    if (!cc || !der || !key || not_after <= now || !digest(der, len, h) ||
-        EVP_PKEY_up_ref(key) != 1)
+    if (!cc || !der || !key || not_after <= now || !digest(der, len, h))
         return;
+    /* Made before the lock is taken: the context holds its own reference to the key. */
+    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    if (!vctx || EVP_PKEY_verify_init(vctx) != 1) {
+        EVP_PKEY_CTX_free(vctx);
+        ERR_clear_error();
+        return;
+    }
     int64_t until = now + HS_CERTCACHE_TTL;
     if (not_after < until)
         until = not_after;
@@ -152,19 +160,19 @@ void hs_certcache_put(struct hs_certcache *cc, const uint8_t *der, size_t len,
     refresh(cc);
     if (gen != cc->generation) {
         pthread_mutex_unlock(&cc->lock); /* verified against files that have changed */
-        EVP_PKEY_free(key);
+        EVP_PKEY_CTX_free(vctx);
         return;
     }
     struct hs_certcache_slot *s = victim(cc, h, now);
-    EVP_PKEY *old = s->key;
+    EVP_PKEY_CTX *old = s->verify;
     memcpy(s->hash, h, 32);
     s->until = until;
     s->generation = cc->generation;
     s->used = ++cc->clock;
     s->info = *info;
-    s->key = key;
+    s->verify = vctx;
     pthread_mutex_unlock(&cc->lock);
-    EVP_PKEY_free(old);
+    EVP_PKEY_CTX_free(old);
 }
 
 struct cl_piv_verifier *hs_certcache_verifier(struct hs_certcache *cc, uint64_t *gen)

@@ -127,6 +127,49 @@ static void test_hit_fills_info_and_checks_the_signature(void **state)
     assert_int_equal(fx->cc->hits, 1 + 1);
 }
 
+/* A hit verifies as strictly as EVP_DigestVerify: the signature is the key's, over this message,
+ * in strict DER; and the cache keeps the key alive after the caller has let go of it. */
+static void test_a_hit_is_as_strict_as_a_full_verification(void **state)
+{
+    struct fx *fx = *state;
+    struct hs_certinfo info;
+    uint8_t der[16], sig[96];
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    assert_non_null(other);
+    memset(&info, 0, sizeof(info));
+    fake_der(9, der);
+    hs_certcache_put(fx->cc, der, sizeof(der), &info, other, NOW + 86400, NOW, fx->cc->generation);
+    EVP_PKEY_free(other); /* the cache's own reference is what is left */
+    /* fx->sig is by another key */
+    assert_int_equal(check(fx, 9, NOW + 1, &info), HS_E_SIGNATURE);
+    put(fx, 7, NOW + 86400, NOW);
+    assert_int_equal(check(fx, 7, NOW + 1, &info), HS_OK);
+    /* a byte after the DER, or the DER's outer length in long form, is not the signature */
+    memcpy(sig, fx->sig, fx->sig_len);
+    sig[fx->sig_len] = 0;
+    fake_der(7, der);
+    assert_int_equal(hs_certcache_check(fx->cc, der, sizeof(der), NOW + 1, msg, sizeof(msg), sig,
+                                        fx->sig_len + 1, &info),
+                     HS_E_SIGNATURE);
+    assert_true(fx->sig[1] < 0x80);
+    sig[0] = 0x30;
+    sig[1] = 0x81;
+    memcpy(sig + 2, fx->sig + 1, fx->sig_len - 1);
+    assert_int_equal(hs_certcache_check(fx->cc, der, sizeof(der), NOW + 1, msg, sizeof(msg), sig,
+                                        fx->sig_len + 1, &info),
+                     HS_E_SIGNATURE);
+    /* another message, an empty one, no signature */
+    assert_int_equal(hs_certcache_check(fx->cc, der, sizeof(der), NOW + 1, msg, sizeof(msg) - 1,
+                                        fx->sig, fx->sig_len, &info),
+                     HS_E_SIGNATURE);
+    assert_int_equal(
+        hs_certcache_check(fx->cc, der, sizeof(der), NOW + 1, msg, 0, fx->sig, fx->sig_len, &info),
+        HS_E_SIGNATURE);
+    assert_int_equal(
+        hs_certcache_check(fx->cc, der, sizeof(der), NOW + 1, msg, sizeof(msg), sig, 0, &info),
+        HS_E_SIGNATURE);
+}
+
 static void test_entries_expire_with_the_ttl_and_the_certificate(void **state)
 {
     struct fx *fx = *state;
@@ -221,6 +264,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hit_fills_info_and_checks_the_signature, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_hit_is_as_strict_as_a_full_verification, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_entries_expire_with_the_ttl_and_the_certificate, setup,
                                         teardown),
