@@ -306,27 +306,28 @@ static void status_payment(const struct hs_rows *r, int i, struct hs_jw *w)
 /*
  * The status's one read (a round trip on PostgreSQL): the card session with
  * its resident (ST_KIND -1, the columns in the ST_SESSION_* layout, none when
- * there is no such session), then the resident's entitlements (0) by id and
- * payments (1) newest period first. The months shown hold this year's and the
- * next payment too (from is at most eleven months back); older payments
- * matter only while they await confirmation. The session is judged from its
- * row (status_session) before anything else of the answer is looked at.
+ * there is no such session), then the entitlements (0) and payments (1) of
+ * the session's resident (who, found once), payments newest period first.
+ * The months shown hold this year's and the next payment too (from is at
+ * most eleven months back); older payments matter only while they await
+ * confirmation. The session is judged from its row (status_session) before
+ * anything else of the answer is looked at.
  */
 static const char status_sql[] =
+    "WITH who AS (SELECT r.id FROM card_sessions s JOIN residents r "
+    "ON r.welfare_no = s.welfare_no WHERE s.id = $1) "
     "SELECT -1 AS k, r.id AS id, s.kiosk_id, r.name, s.expires_at, s.welfare_no, r.flags, "
     "s.cert_serial, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), '' AS s "
     "FROM card_sessions s LEFT JOIN residents r ON r.welfare_no = s.welfare_no WHERE s.id = $1 "
     "UNION ALL "
     "SELECT 0, e.id, e.programme, pr.name, e.amount_fen, e.period, e.status, "
     "e.start_date, e.end_date, e.reason, CAST(NULL AS TEXT), '' FROM entitlements e "
-    "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = (SELECT r2.id FROM "
-    "card_sessions s2 JOIN residents r2 ON r2.welfare_no = s2.welfare_no WHERE s2.id = $1) "
+    "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = (SELECT id FROM who) "
     "UNION ALL "
     "SELECT 1, py.id, e.programme, pr.name, py.amount_fen, py.period, py.status, "
     "py.paid_date, py.channel, py.account_masked, py.entitlement_id, py.period "
     "FROM payments py JOIN entitlements e ON e.id = py.entitlement_id "
-    "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = (SELECT r3.id FROM "
-    "card_sessions s3 JOIN residents r3 ON r3.welfare_no = s3.welfare_no WHERE s3.id = $1) "
+    "JOIN programmes pr ON pr.code = e.programme WHERE e.resident_id = (SELECT id FROM who) "
     "AND (py.period >= $2 OR py.status = $3) ORDER BY k, s DESC, id";
 
 /* The session row's columns (ST_KIND -1). */
