@@ -65,26 +65,36 @@ size_t hs_b64url_encode(const uint8_t *in, size_t n, char *out)
     return b64_encode(b64url_alphabet, false, in, n, out);
 }
 
-/* The 6-bit value of a base64url character, or -1. */
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
+/* The 6-bit value of each base64url character; BAD (bit 6 set) for every other
+ * byte. Sixteen a row: row k holds the bytes 16k to 16k + 15. */
+#define BAD 64
+/* clang-format off */
+static const uint8_t b64url_values[256] = {
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,  62, BAD, BAD,
+     52,  53,  54,  55,  56,  57,  58,  59,  60,  61, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD,   0,   1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,
+     15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25, BAD, BAD, BAD, BAD,  63,
+    BAD,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+     41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+    BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
+};
+/* clang-format on */
+#undef BAD
 
 hs_rc hs_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
+    const unsigned char *u = (const unsigned char *)in;
     size_t full = n / 4, tail = n % 4, need, o = 0;
-    int v[4];
+    unsigned v0, v1, v2, v3;
 
     if (out_len)
         *out_len = 0;
@@ -97,36 +107,42 @@ hs_rc hs_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_
     if (need > cap || (!out && need))
         return HS_E_TOO_LARGE;
 
-    for (size_t i = 0; i < n; i++)
-        if (b64url_value((unsigned char)in[i]) < 0)
-            return HS_E_MALFORMED; /* padding, '+', '/', whitespace, NUL... */
-
+    /* One pass: a quad is checked before its bytes are written, and on a bad
+     * character (padding, '+', '/', whitespace, NUL...) what was written is wiped. */
     for (size_t i = 0; i < full * 4; i += 4) {
-        for (int k = 0; k < 4; k++)
-            v[k] = b64url_value((unsigned char)in[i + (size_t)k]);
-        out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-        out[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
-        out[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
+        v0 = b64url_values[u[i]];
+        v1 = b64url_values[u[i + 1]];
+        v2 = b64url_values[u[i + 2]];
+        v3 = b64url_values[u[i + 3]];
+        if ((v0 | v1 | v2 | v3) & 64)
+            goto malformed;
+        out[o++] = (uint8_t)(v0 << 2 | v1 >> 4);
+        out[o++] = (uint8_t)((v1 & 15) << 4 | v2 >> 2);
+        out[o++] = (uint8_t)((v2 & 3) << 6 | v3);
     }
     if (tail) {
-        const char *t = in + full * 4;
-        v[0] = b64url_value((unsigned char)t[0]);
-        v[1] = b64url_value((unsigned char)t[1]);
+        const unsigned char *t = u + full * 4;
+        v0 = b64url_values[t[0]];
+        v1 = b64url_values[t[1]];
+        v2 = tail == 3 ? b64url_values[t[2]] : 0;
+        if ((v0 | v1 | v2) & 64)
+            goto malformed;
         /* The bits after the last whole byte must be zero, so that every
          * byte string has exactly one encoding. */
-        if (tail == 2 && (v[1] & 15) != 0)
-            return HS_E_MALFORMED;
-        out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-        if (tail == 3) {
-            v[2] = b64url_value((unsigned char)t[2]);
-            if ((v[2] & 3) != 0)
-                return HS_E_MALFORMED;
-            out[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
-        }
+        if ((tail == 2 && (v1 & 15) != 0) || (tail == 3 && (v2 & 3) != 0))
+            goto malformed;
+        out[o++] = (uint8_t)(v0 << 2 | v1 >> 4);
+        if (tail == 3)
+            out[o++] = (uint8_t)((v1 & 15) << 4 | v2 >> 2);
     }
     if (out_len)
         *out_len = o;
     return HS_OK;
+
+malformed:
+    if (o)
+        hm_wipe(out, o);
+    return HS_E_MALFORMED;
 }
 
 /* The exact length a token would have. */

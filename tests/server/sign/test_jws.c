@@ -301,6 +301,46 @@ static void test_b64url_rejects(void **state)
     assert_int_equal(n, 6);
 }
 
+/* Every byte value in every position of a quad and of a tail: only the 64 letters of the
+ * base64url alphabet decode, and a refused input leaves nothing of itself in out. */
+static void test_b64url_every_byte(void **state)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char in[8];
+    uint8_t out[8];
+    size_t n;
+
+    (void)state;
+    for (int b = 0; b < 256; b++) {
+        const char *at = b ? memchr(alphabet, b, 64) : NULL;
+        for (size_t pos = 0; pos < 7; pos++) {
+            /* "AAAAAAA" decodes to five zero bytes; its tail "AAA" takes any letter in its
+             * first place, but only one with the low two bits clear in its last. */
+            memcpy(in, "AAAAAAA", 7);
+            in[pos] = (char)b;
+            memset(out, 0xa5, sizeof(out));
+            hs_rc rc = hs_b64url_decode(in, 7, out, sizeof(out), &n);
+            bool ok = at && (pos != 6 || ((at - alphabet) & 3) == 0);
+            if (ok) {
+                assert_int_equal(rc, HS_OK);
+                assert_int_equal(n, 5);
+            } else {
+                assert_int_equal(rc, HS_E_MALFORMED);
+                assert_int_equal(n, 0);
+                for (size_t i = 0; i < 3; i++)
+                    assert_true(out[i] == 0 || out[i] == 0xa5);
+            }
+        }
+    }
+    /* A bad character in the second quad: the first quad's bytes (ff ef fe) are not left
+     * behind in out. */
+    memset(out, 0xa5, sizeof(out));
+    assert_int_equal(hs_b64url_decode("_-_-_-_!", 8, out, sizeof(out), &n), HS_E_MALFORMED);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(out[i] == 0 || out[i] == 0xa5);
+}
+
 /* ---- Signer ---- */
 
 static void test_signer_kid_and_accessors(void **state)
@@ -891,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_b64url_vectors),
         cmocka_unit_test(test_b64url_round_trip_against_openssl),
         cmocka_unit_test(test_b64url_rejects),
+        cmocka_unit_test(test_b64url_every_byte),
         cmocka_unit_test(test_signer_kid_and_accessors),
         cmocka_unit_test(test_signer_refuses_bad_keys),
         cmocka_unit_test(test_signer_raw_sign_verify),
