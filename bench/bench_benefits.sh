@@ -249,7 +249,7 @@ run_backend() {
             PERF_PID=$!
         fi
         if [ -n "${BENCH_SYSCALLS:-}" ]; then
-            perf stat -x, -e context-switches,syscalls:sys_enter_fdatasync,syscalls:sys_enter_pread64,syscalls:sys_enter_pwrite64,syscalls:sys_enter_futex,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait \
+            perf stat -x, -e context-switches,syscalls:sys_enter_fdatasync,syscalls:sys_enter_pread64,syscalls:sys_enter_pwrite64,syscalls:sys_enter_futex,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_poll \
                 -o "$work/perf-stat.csv" -p "$SERVER_PID" -- sleep 5 >/dev/null 2>&1 &
             STAT_PID=$!
         fi

@@ -34,6 +34,25 @@ struct hs_audit_rec {
 hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *seq);
 
 /*
+ * The same append as a step of hs_exec_steps(), so it travels with the
+ * write function's other statements (one round trip on PostgreSQL): fills
+ * *step with the record's INSERT, reading and locking the chain head first
+ * if the transaction has not yet. Its parameters live in *as and point at
+ * r's strings; both must stay until the steps have run. When the steps
+ * held, hs_audit_step_done() moves the head past the record; when they did
+ * not, there is nothing to undo. Only in the committer's write functions,
+ * where the head is kept in memory (HS_E_INVALID_ARG elsewhere).
+ */
+struct hs_audit_step {
+    struct hs_val p[8];
+    uint8_t prev_hash[HS_AUDIT_HASH], hash[HS_AUDIT_HASH];
+    int64_t seq;
+};
+hs_rc hs_audit_step(struct hs_conn *c, const struct hs_audit_rec *r, struct hs_audit_step *as,
+                    struct hs_step *step);
+void hs_audit_step_done(struct hs_conn *c, const struct hs_audit_step *as);
+
+/*
  * Takes the chain head's lock now, inside the caller's write transaction, as
  * the append later would. A write function that locks other rows (a slot's
  * places) calls it first, so every process takes its locks in one order

@@ -157,6 +157,37 @@ hs_rc hs_exec(struct hs_conn *c, const char *sql, const struct hs_val *params, i
 int64_t hs_changes(struct hs_conn *c);
 
 /*
+ * One statement of hs_exec_steps(): sql with its parameters (no rows come
+ * back), the number of rows it must change (HS_STEP_ANY: any number), and
+ * the result the steps give when it changes another number (unchanged).
+ */
+#define HS_STEP_ANY (-1)
+struct hs_step {
+    const char *sql;
+    const struct hs_val *params;
+    int nparams;
+    int64_t changes;
+    hs_rc unchanged;
+};
+#define HS_STEPS_MAX 8
+/*
+ * Runs up to HS_STEPS_MAX statements of a write function in order, in one
+ * round trip on PostgreSQL (libpq's pipeline mode), and returns the first
+ * failure among them (HS_OK when every step held) with its index in *failed
+ * (-1; failed may be NULL): a statement's error, or a step's unchanged when
+ * it changed another number of rows. The same on both backends: an error
+ * stops the steps after it (PostgreSQL skips them) and ends the write
+ * function's statements as an hs_exec() error does; a step that changed
+ * another number of rows stops nothing, and fn may still read (say why).
+ * Any failure ends fn's changes: its savepoint undoes them, also when fn
+ * goes on to return HS_OK (then the first failure is the write's result).
+ * Use INSERT ... ON CONFLICT DO NOTHING with changes 1 where a duplicate is
+ * an answer rather than an error. Only inside a write function
+ * (HS_E_INVALID_ARG elsewhere).
+ */
+hs_rc hs_exec_steps(struct hs_conn *c, const struct hs_step *steps, int n, int *failed);
+
+/*
  * The audit chain's head as the committer's open transaction has moved it
  * (audit.c). The appends of a batch keep it here instead of reading and
  * writing the head row for each record (two statements, on PostgreSQL two

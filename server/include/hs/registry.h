@@ -91,6 +91,19 @@ hs_rc hs_nonce_consume(struct hs_store *st, const char *nonce, const char *kiosk
 /* The same inside a caller's write transaction. */
 hs_rc hs_nonce_consume_in(struct hs_conn *c, const char *nonce, const char *kiosk_id,
                           const char *purpose, int64_t now);
+/*
+ * The same as a step of hs_exec_steps() (the parameters live in *ns, which
+ * must stay until the steps have run, and point at the strings given). The
+ * step gives HS_E_NONCE_UNKNOWN when it uses no nonce; then
+ * hs_nonce_refusal() says why, as hs_nonce_consume_in() would have.
+ */
+struct hs_nonce_step {
+    struct hs_val p[4];
+};
+void hs_nonce_consume_step(struct hs_nonce_step *ns, const char *nonce, const char *kiosk_id,
+                           const char *purpose, int64_t now, struct hs_step *step);
+hs_rc hs_nonce_refusal(struct hs_conn *c, const char *nonce, const char *kiosk_id,
+                       const char *purpose);
 /* Deletes nonces expired before now - keep_s; "confirm" nonces are kept 30 days
  * after they expire, so a kiosk's journal can deliver a confirmation late. */
 hs_rc hs_nonce_purge(struct hs_store *st, int64_t now, int keep_s);

@@ -119,53 +119,99 @@ hs_rc hs_audit_lock(struct hs_conn *c)
     return head_get(c, lock_sql, &seq, hash);
 }
 
+static const char insert_sql[] =
+    "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/* Record seq after prev: its hash and the INSERT's parameters, in *as. */
+static hs_rc record_build(const struct hs_audit_rec *r, int64_t seq,
+                          const uint8_t prev[HS_AUDIT_HASH], struct hs_audit_step *as)
+{
+    const char *detail = r->detail ? r->detail : "";
+    as->seq = seq;
+    memcpy(as->prev_hash, prev, HS_AUDIT_HASH);
+    hs_rc rc =
+        record_hash(seq, r->at, r->actor, r->action, r->subject, detail, as->prev_hash, as->hash);
+    if (rc != HS_OK)
+        return rc;
+    as->p[0] = hs_int(seq);
+    as->p[1] = hs_int(r->at);
+    as->p[2] = hs_text(r->actor);
+    as->p[3] = hs_text(r->action);
+    as->p[4] = hs_text(r->subject);
+    as->p[5] = hs_text(detail);
+    as->p[6] = hs_blob(as->prev_hash, HS_AUDIT_HASH);
+    as->p[7] = hs_blob(as->hash, HS_AUDIT_HASH);
+    return HS_OK;
+}
+
+static bool rec_ok(const struct hs_audit_rec *r)
+{
+    return r && r->actor && r->action && r->subject;
+}
+
+hs_rc hs_audit_step(struct hs_conn *c, const struct hs_audit_rec *r, struct hs_audit_step *as,
+                    struct hs_step *step)
+{
+    if (!c || !rec_ok(r) || !as || !step)
+        return HS_E_INVALID_ARG;
+    if (!hs_conn_audit_tail(c)) {
+        hm_log_error("audit: an audit step outside the committer's write function");
+        return HS_E_INVALID_ARG;
+    }
+    int64_t n;
+    uint8_t prev_hash[HS_AUDIT_HASH];
+    hs_rc rc = head_get(c, lock_sql, &n, prev_hash);
+    if (rc == HS_OK)
+        rc = record_build(r, n + 1, prev_hash, as);
+    if (rc != HS_OK)
+        return rc;
+    *step = (struct hs_step){
+        .sql = insert_sql, .params = as->p, .nparams = 8, .changes = 1, .unchanged = HS_E_DB
+    };
+    return HS_OK;
+}
+
+void hs_audit_step_done(struct hs_conn *c, const struct hs_audit_step *as)
+{
+    struct hs_audit_tail *t = hs_conn_audit_tail(c);
+    if (!t || !as || !t->valid || as->seq != t->seq + 1)
+        return;
+    t->seq = as->seq;
+    memcpy(t->hash, as->hash, HS_AUDIT_HASH);
+    t->dirty = true;
+}
+
 hs_rc hs_audit_append(struct hs_conn *c, const struct hs_audit_rec *r, int64_t *seq)
 {
-    if (!c || !r || !r->actor || !r->action || !r->subject)
+    if (!c || !rec_ok(r))
         return HS_E_INVALID_ARG;
-    const char *detail = r->detail ? r->detail : "";
-    struct hs_audit_tail *t = hs_conn_audit_tail(c);
-    int64_t n;
-    uint8_t prev_hash[HS_AUDIT_HASH], hash[HS_AUDIT_HASH];
-    /* Outside the committer the head row is moved here; in a batch, once before COMMIT. */
-    hs_rc rc =
-        t ? head_get(c, lock_sql, &n, prev_hash)
-          : head_get(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", &n,
-                     prev_hash);
-    if (rc != HS_OK)
-        return rc;
-    if (t)
-        n++;
-
-    rc = record_hash(n, r->at, r->actor, r->action, r->subject, detail, prev_hash, hash);
-    if (rc != HS_OK)
-        return rc;
-    const struct hs_val p[] = {
-        hs_int(n),
-        hs_int(r->at),
-        hs_text(r->actor),
-        hs_text(r->action),
-        hs_text(r->subject),
-        hs_text(detail),
-        hs_blob(prev_hash, HS_AUDIT_HASH),
-        hs_blob(hash, HS_AUDIT_HASH),
-    };
-    rc = hs_exec(c,
-                 "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 p, 8, NULL);
-    if (rc != HS_OK)
-        return rc;
-    if (t) {
-        t->seq = n;
-        memcpy(t->hash, hash, HS_AUDIT_HASH);
-        t->dirty = true;
+    struct hs_audit_step as;
+    hs_rc rc;
+    if (hs_conn_audit_tail(c)) {
+        /* In a batch the head is moved in memory and written once before COMMIT. */
+        struct hs_step step;
+        rc = hs_audit_step(c, r, &as, &step);
+        if (rc == HS_OK)
+            rc = hs_exec(c, step.sql, step.params, step.nparams, NULL);
+        if (rc == HS_OK)
+            hs_audit_step_done(c, &as);
     } else {
-        const struct hs_val h[] = { hs_blob(hash, HS_AUDIT_HASH) };
-        rc = hs_exec(c, "UPDATE audit_head SET hash = $1 WHERE id = 1", h, 1, NULL);
+        /* Outside the committer the head row is moved here. */
+        int64_t n;
+        uint8_t prev_hash[HS_AUDIT_HASH];
+        rc = head_get(c, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", &n,
+                      prev_hash);
+        if (rc == HS_OK)
+            rc = record_build(r, n, prev_hash, &as);
+        if (rc == HS_OK)
+            rc = hs_exec(c, insert_sql, as.p, 8, NULL);
+        const struct hs_val h[] = { hs_blob(as.hash, HS_AUDIT_HASH) };
+        if (rc == HS_OK)
+            rc = hs_exec(c, "UPDATE audit_head SET hash = $1 WHERE id = 1", h, 1, NULL);
     }
     if (rc == HS_OK && seq)
-        *seq = n;
+        *seq = as.seq;
     return rc;
 }
 

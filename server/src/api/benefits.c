@@ -757,26 +757,25 @@ struct confirm_write {
  * One transaction: the payment moves paid -> confirmed (the conditional
  * UPDATE decides a race: exactly one caller changes the row, and the primary
  * key of confirmations backs it), the nonce is used, the confirmation is
- * stored and audited. HS_E_CONFLICT when the payment is no longer paid.
+ * stored and audited. HS_E_CONFLICT when the payment is no longer paid. The
+ * four statements are steps (hs_exec_steps): one round trip on PostgreSQL,
+ * where they were four.
  */
 static hs_rc confirm_fn(struct hs_conn *c, void *arg)
 {
     const struct confirm_write *a = arg;
     const struct confirm *cf = a->cf;
+    char actor[80], detail[160];
+    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
+    snprintf(detail, sizeof(detail), "{\"proof\":\"%s\",\"receipt\":\"%s\"}",
+             cf->tap ? "tap" : "pin", a->receipt_id);
+    const struct hs_audit_rec rec = { .actor = actor,
+                                      .action = "payment.confirm",
+                                      .subject = cf->st.payment,
+                                      .detail = detail,
+                                      .at = a->now };
     const struct hs_val pu[] = { hs_text(cf->st.payment), hs_int(a->now), hs_int(HS_PAY_CONFIRMED),
                                  hs_int(HS_PAY_PAID) };
-    hs_rc rc = hs_exec(c,
-                       "UPDATE payments SET status = $3, updated_at = $2 WHERE id = $1 AND "
-                       "status = $4",
-                       pu, 4, NULL);
-    if (rc != HS_OK)
-        return rc;
-    if (hs_changes(c) != 1)
-        return HS_E_CONFLICT;
-    /* The statement's time must lie in the nonce's lifetime: a journal delivery comes later. */
-    rc = hs_nonce_consume_in(c, cf->st.nonce, a->kiosk, "confirm", cf->st.time);
-    if (rc != HS_OK)
-        return rc;
     const struct hs_val pi[] = {
         hs_text(cf->st.payment),
         hs_text(a->receipt_id),
@@ -792,25 +791,38 @@ static hs_rc confirm_fn(struct hs_conn *c, void *arg)
         hs_int(a->now),
         hs_text(a->receipt),
     };
-    rc = hs_exec(c,
-                 "INSERT INTO confirmations (payment_id, receipt_id, statement, statement_sha256, "
-                 "signature, cert, key_ref, proof, nonce, kiosk_id, session_id, at, receipt) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                 pi, 13, NULL);
-    if (rc == HS_E_DB_CONSTRAINT)
-        return HS_E_CONFLICT;
+    enum { STEP_PAYMENT, STEP_NONCE, STEP_STORE, STEP_AUDIT, STEPS };
+    struct hs_step steps[STEPS] = {
+        [STEP_PAYMENT] = { .sql = "UPDATE payments SET status = $3, updated_at = $2 WHERE id = $1 "
+                                  "AND status = $4",
+                           .params = pu,
+                           .nparams = 4,
+                           .changes = 1,
+                           .unchanged = HS_E_CONFLICT },
+        /* a confirmation already stored for the payment is the race's other winner */
+        [STEP_STORE] = { .sql = "INSERT INTO confirmations (payment_id, receipt_id, statement, "
+                                "statement_sha256, signature, cert, key_ref, proof, nonce, "
+                                "kiosk_id, session_id, at, receipt) VALUES ($1, $2, $3, $4, $5, "
+                                "$6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                         .params = pi,
+                         .nparams = 13,
+                         .changes = 1,
+                         .unchanged = HS_E_CONFLICT },
+    };
+    /* The statement's time must lie in the nonce's lifetime: a journal delivery comes later. */
+    struct hs_nonce_step ns;
+    hs_nonce_consume_step(&ns, cf->st.nonce, a->kiosk, "confirm", cf->st.time, &steps[STEP_NONCE]);
+    struct hs_audit_step as;
+    hs_rc rc = hs_audit_step(c, &rec, &as, &steps[STEP_AUDIT]);
     if (rc != HS_OK)
         return rc;
-    char actor[80], detail[160];
-    hs_api_kiosk_actor(actor, sizeof(actor), a->kiosk);
-    snprintf(detail, sizeof(detail), "{\"proof\":\"%s\",\"receipt\":\"%s\"}",
-             cf->tap ? "tap" : "pin", a->receipt_id);
-    struct hs_audit_rec rec = { .actor = actor,
-                                .action = "payment.confirm",
-                                .subject = cf->st.payment,
-                                .detail = detail,
-                                .at = a->now };
-    return hs_audit_append(c, &rec, NULL);
+    int failed = -1;
+    rc = hs_exec_steps(c, steps, STEPS, &failed);
+    if (rc == HS_OK)
+        hs_audit_step_done(c, &as);
+    else if (failed == STEP_NONCE && rc == HS_E_NONCE_UNKNOWN)
+        rc = hs_nonce_refusal(c, cf->st.nonce, a->kiosk, "confirm");
+    return rc;
 }
 
 /* The receipt (compact JWS typ huimin-receipt); *token malloc'd. Its members are written in

@@ -411,25 +411,35 @@ hs_rc hs_nonce_issue(struct hs_store *st, const char *kiosk_id, const char *purp
     return rc;
 }
 
-hs_rc hs_nonce_consume_in(struct hs_conn *c, const char *nonce, const char *kiosk_id,
-                          const char *purpose, int64_t now)
+/* The one statement that decides: of racing callers exactly one changes the row. */
+static const char consume_sql[] =
+    "UPDATE nonces SET used_at = $4 WHERE nonce = $1 AND kiosk_id = $2 AND "
+    "purpose = $3 AND used_at IS NULL AND expires_at > $4";
+
+void hs_nonce_consume_step(struct hs_nonce_step *ns, const char *nonce, const char *kiosk_id,
+                           const char *purpose, int64_t now, struct hs_step *step)
+{
+    ns->p[0] = hs_text(nonce);
+    ns->p[1] = hs_text(kiosk_id);
+    ns->p[2] = hs_text(purpose);
+    ns->p[3] = hs_int(now);
+    *step = (struct hs_step){ .sql = consume_sql,
+                              .params = ns->p,
+                              .nparams = 4,
+                              .changes = 1,
+                              .unchanged = HS_E_NONCE_UNKNOWN };
+}
+
+/* Why a nonce was not used: it is unknown, another kiosk's or purpose's, used or expired. */
+hs_rc hs_nonce_refusal(struct hs_conn *c, const char *nonce, const char *kiosk_id,
+                       const char *purpose)
 {
     if (!c || !nonce || !kiosk_id || !purpose)
         return HS_E_INVALID_ARG;
-    /* The one statement that decides: of racing callers exactly one changes the row. */
-    const struct hs_val p[] = { hs_text(nonce), hs_text(kiosk_id), hs_text(purpose), hs_int(now) };
-    hs_rc rc = hs_exec(c,
-                       "UPDATE nonces SET used_at = $4 WHERE nonce = $1 AND kiosk_id = $2 AND "
-                       "purpose = $3 AND used_at IS NULL AND expires_at > $4",
-                       p, 4, NULL);
-    if (rc != HS_OK)
-        return rc;
-    if (hs_changes(c) == 1)
-        return HS_OK;
-    /* Refused: say why. */
     struct hs_rows *r = NULL;
-    rc = hs_exec(c, "SELECT kiosk_id, purpose, expires_at, used_at FROM nonces WHERE nonce = $1", p,
-                 1, &r);
+    const struct hs_val p[] = { hs_text(nonce) };
+    hs_rc rc = hs_exec(
+        c, "SELECT kiosk_id, purpose, expires_at, used_at FROM nonces WHERE nonce = $1", p, 1, &r);
     if (rc != HS_OK)
         return rc;
     if (hs_rows_count(r) == 0)
@@ -444,6 +454,22 @@ hs_rc hs_nonce_consume_in(struct hs_conn *c, const char *nonce, const char *kios
         rc = HS_E_NONCE_EXPIRED;
     hs_rows_free(r);
     return rc;
+}
+
+hs_rc hs_nonce_consume_in(struct hs_conn *c, const char *nonce, const char *kiosk_id,
+                          const char *purpose, int64_t now)
+{
+    if (!c || !nonce || !kiosk_id || !purpose)
+        return HS_E_INVALID_ARG;
+    struct hs_nonce_step ns;
+    struct hs_step step;
+    hs_nonce_consume_step(&ns, nonce, kiosk_id, purpose, now, &step);
+    hs_rc rc = hs_exec(c, step.sql, step.params, step.nparams, NULL);
+    if (rc != HS_OK)
+        return rc;
+    if (hs_changes(c) == 1)
+        return HS_OK;
+    return hs_nonce_refusal(c, nonce, kiosk_id, purpose);
 }
 
 struct nonce_consume {

@@ -70,6 +70,14 @@ struct hs_backend_ops {
      * cached. PostgreSQL reads the type BLOB as BYTEA here.
      */
     hs_rc (*exec_script)(void *b, const char *sql);
+    /*
+     * Sends n statements at once and reads their results in order
+     * (hs_exec_steps): HS_OK, or the first failure, its index in *at; *error
+     * gets the statement error that ended the steps (HS_OK: none), which may
+     * come after a first failure that was a step's unchanged. NULL: the store
+     * runs them one by one with exec(), to the same results.
+     */
+    hs_rc (*exec_steps)(void *b, const struct hs_step *steps, int n, int *at, hs_rc *error);
     /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
     int64_t (*changes)(void *b);
     /* True inside a healthy transaction (one that COMMIT would keep). */

@@ -343,74 +343,112 @@ static void note_changes(struct pg_conn *c, PGresult *res)
     c->changes = hs_parse_int64(PQcmdTuples(res), &n) ? n : 0;
 }
 
-static hs_rc pg_exec(void *b, const char *sql, const struct hs_val *params, int nparams,
-                     struct hs_rows **rows)
-{
-    struct pg_conn *c = b;
+/* A statement's parameters as libpq takes them; on the stack up to PARAMS_ON_STACK. */
+struct pg_params {
     const char *values_s[PARAMS_ON_STACK];
     int lengths_s[PARAMS_ON_STACK], formats_s[PARAMS_ON_STACK];
     char nums_s[PARAMS_ON_STACK][24];
-    const char **values = values_s;
-    int *lengths = lengths_s, *formats = formats_s;
-    char(*nums)[24] = nums_s;
-    struct pg_stmt *stmt = NULL;
-    PGresult *res;
+    const char **values;
+    int *lengths, *formats;
+    char (*nums)[24];
+};
+
+static void params_free(struct pg_params *pp)
+{
+    if (pp->values != pp->values_s) {
+        free(pp->values);
+        free(pp->lengths);
+        free(pp->formats);
+        free(pp->nums);
+    }
+}
+
+/* Integers and text travel as text; blobs in binary, so no escaping is involved. */
+static hs_rc params_bind(struct pg_params *pp, const struct hs_val *params, int nparams)
+{
+    pp->values = pp->values_s;
+    pp->lengths = pp->lengths_s;
+    pp->formats = pp->formats_s;
+    pp->nums = pp->nums_s;
+    if (nparams > PARAMS_ON_STACK) {
+        pp->values = calloc((size_t)nparams, sizeof(*pp->values));
+        pp->lengths = calloc((size_t)nparams, sizeof(*pp->lengths));
+        pp->formats = calloc((size_t)nparams, sizeof(*pp->formats));
+        pp->nums = calloc((size_t)nparams, sizeof(*pp->nums));
+        if (!pp->values || !pp->lengths || !pp->formats || !pp->nums) {
+            params_free(pp);
+            pp->values = pp->values_s; /* freed: nothing left to free */
+            return HS_E_NO_MEMORY;
+        }
+    }
+    for (int i = 0; i < nparams; i++) {
+        const struct hs_val *v = &params[i];
+
+        pp->lengths[i] = 0;
+        pp->formats[i] = 0;
+        switch (v->type) {
+        case HS_INT:
+            snprintf(pp->nums[i], sizeof(pp->nums[i]), "%lld", (long long)v->i);
+            pp->values[i] = pp->nums[i];
+            break;
+        case HS_TEXT:
+            pp->values[i] = v->s;
+            break;
+        case HS_BLOB:
+            if (v->n > (size_t)INT32_MAX) {
+                params_free(pp);
+                pp->values = pp->values_s;
+                return HS_E_TOO_LARGE;
+            }
+            /* A NULL value would mean SQL NULL; an empty blob needs a real pointer. */
+            pp->values[i] = v->n ? (const char *)v->b : "";
+            pp->lengths[i] = (int)v->n;
+            pp->formats[i] = 1;
+            break;
+        case HS_NULL:
+        default:
+            pp->values[i] = NULL;
+            break;
+        }
+    }
+    return HS_OK;
+}
+
+/* The prepared statement for sql, checked against the number of parameters given. */
+static hs_rc stmt_for(struct pg_conn *c, const char *sql, int nparams, struct pg_stmt **out)
+{
     hs_rc rc;
-    int i;
 
     if (PQstatus(c->pg) != CONNECTION_OK) {
         hm_log_error("storage: postgres: the connection is lost");
         return HS_E_DB;
     }
-    rc = get_stmt(c, sql, &stmt);
+    rc = get_stmt(c, sql, out);
     if (rc != HS_OK)
         return rc;
-    if (stmt->nparams != nparams) {
+    if ((*out)->nparams != nparams) {
         hm_log_error("storage: postgres: the statement takes %d parameters, %d given",
-                     stmt->nparams, nparams);
+                     (*out)->nparams, nparams);
         return HS_E_INVALID_ARG;
     }
-    if (nparams > PARAMS_ON_STACK) {
-        values = calloc((size_t)nparams, sizeof(*values));
-        lengths = calloc((size_t)nparams, sizeof(*lengths));
-        formats = calloc((size_t)nparams, sizeof(*formats));
-        nums = calloc((size_t)nparams, sizeof(*nums));
-        if (!values || !lengths || !formats || !nums) {
-            rc = HS_E_NO_MEMORY;
-            goto out_free;
-        }
-    }
-    /* Integers and text travel as text; blobs in binary, so no escaping is involved. */
-    for (i = 0; i < nparams; i++) {
-        const struct hs_val *v = &params[i];
+    return HS_OK;
+}
 
-        lengths[i] = 0;
-        formats[i] = 0;
-        switch (v->type) {
-        case HS_INT:
-            snprintf(nums[i], sizeof(nums[i]), "%lld", (long long)v->i);
-            values[i] = nums[i];
-            break;
-        case HS_TEXT:
-            values[i] = v->s;
-            break;
-        case HS_BLOB:
-            if (v->n > (size_t)INT32_MAX) {
-                rc = HS_E_TOO_LARGE;
-                goto out_free;
-            }
-            /* A NULL value would mean SQL NULL; an empty blob needs a real pointer. */
-            values[i] = v->n ? (const char *)v->b : "";
-            lengths[i] = (int)v->n;
-            formats[i] = 1;
-            break;
-        case HS_NULL:
-        default:
-            values[i] = NULL;
-            break;
-        }
-    }
-    res = PQexecPrepared(c->pg, stmt->name, nparams, values, lengths, formats, 0);
+static hs_rc pg_exec(void *b, const char *sql, const struct hs_val *params, int nparams,
+                     struct hs_rows **rows)
+{
+    struct pg_conn *c = b;
+    struct pg_params pp;
+    struct pg_stmt *stmt = NULL;
+    PGresult *res;
+    hs_rc rc;
+
+    rc = stmt_for(c, sql, nparams, &stmt);
+    if (rc == HS_OK)
+        rc = params_bind(&pp, params, nparams);
+    if (rc != HS_OK)
+        return rc;
+    res = PQexecPrepared(c->pg, stmt->name, nparams, pp.values, pp.lengths, pp.formats, 0);
     if (!result_ok(res)) {
         rc = fail(c, res, "exec");
     } else {
@@ -419,13 +457,110 @@ static hs_rc pg_exec(void *b, const char *sql, const struct hs_val *params, int 
             rc = read_rows(res, rows);
     }
     PQclear(res);
+    params_free(&pp);
+    return rc;
+}
 
-out_free:
-    if (values != values_s) {
-        free(values);
-        free(lengths);
-        free(formats);
-        free(nums);
+/*
+ * The steps in one round trip: libpq's pipeline mode sends them all and a
+ * sync, then the results come back in order. After an error the server
+ * skips the rest (PGRES_PIPELINE_ABORTED); a step that changed another
+ * number of rows is no error, so the later ones run. Either way the first
+ * failure in order is the answer, as one by one.
+ */
+static hs_rc pg_exec_steps(void *b, const struct hs_step *steps, int n, int *at, hs_rc *error)
+{
+    struct pg_conn *c = b;
+    struct pg_stmt *stmts[HS_STEPS_MAX];
+    hs_rc rc = HS_OK, send_rc = HS_OK;
+    bool gone = false;
+    int sent = 0, i;
+
+    *at = -1;
+    *error = HS_OK;
+    /* New statements are prepared first, outside the pipeline (a round trip each, once). */
+    for (i = 0; i < n; i++) {
+        rc = stmt_for(c, steps[i].sql, steps[i].nparams, &stmts[i]);
+        if (rc != HS_OK) {
+            *at = i;
+            *error = rc; /* a failed PREPARE also ends the transaction's use */
+            return rc;
+        }
+    }
+    if (PQenterPipelineMode(c->pg) != 1) {
+        *at = 0;
+        return *error = fail(c, NULL, "pipeline");
+    }
+    for (; sent < n; sent++) {
+        struct pg_params pp;
+        int ok;
+
+        send_rc = params_bind(&pp, steps[sent].params, steps[sent].nparams);
+        if (send_rc != HS_OK)
+            break;
+        ok = PQsendQueryPrepared(c->pg, stmts[sent]->name, steps[sent].nparams, pp.values,
+                                 pp.lengths, pp.formats, 0);
+        params_free(&pp); /* libpq has copied them into its output buffer */
+        if (ok != 1) {
+            send_rc = fail(c, NULL, "pipeline send");
+            break;
+        }
+    }
+    /* What was sent is answered after the sync, also when a later send failed. */
+    if (PQpipelineSync(c->pg) != 1) {
+        rc = fail(c, NULL, "pipeline sync");
+        PQexitPipelineMode(c->pg);
+        *at = 0;
+        return *error = rc;
+    }
+    for (i = 0; i < sent && !gone; i++) {
+        PGresult *res = PQgetResult(c->pg);
+        hs_rc step_rc = HS_OK;
+
+        if (!res) {
+            gone = true; /* the connection broke: no more results will come */
+            step_rc = *error = fail(c, NULL, "pipeline result");
+        } else if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+            /* skipped after an earlier step's error */
+        } else if (!result_ok(res)) {
+            step_rc = fail(c, res, "exec");
+            if (*error == HS_OK)
+                *error = step_rc;
+        } else {
+            note_changes(c, res);
+            if (steps[i].changes != HS_STEP_ANY && c->changes != steps[i].changes)
+                step_rc = steps[i].unchanged;
+        }
+        PQclear(res);
+        if (step_rc != HS_OK && *at < 0) {
+            *at = i;
+            rc = step_rc;
+        }
+        /* Each query's results end with a NULL. */
+        while (!gone && (res = PQgetResult(c->pg)) != NULL)
+            PQclear(res);
+    }
+    /* Then the sync's own result, and the connection leaves pipeline mode. */
+    while (!gone) {
+        PGresult *res = PQgetResult(c->pg);
+        bool sync = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+        gone = !res;
+        PQclear(res);
+        if (sync)
+            break;
+    }
+    if (send_rc != HS_OK) {
+        if (*at < 0) {
+            *at = sent;
+            rc = send_rc;
+        }
+        if (*error == HS_OK)
+            *error = send_rc;
+    }
+    if (PQexitPipelineMode(c->pg) != 1 && rc == HS_OK) {
+        rc = *error = fail(c, NULL, "pipeline end");
+        *at = n - 1;
     }
     return rc;
 }
@@ -519,6 +654,7 @@ const struct hs_backend_ops hs_postgres_ops = {
     .revive = pg_revive,
     .lost = pg_lost,
     .exec = pg_exec,
+    .exec_steps = pg_exec_steps,
     .exec_script = pg_exec_script,
     .changes = pg_changes,
     .in_transaction = pg_in_transaction,

@@ -28,9 +28,12 @@ struct hs_conn {
     const struct hs_backend_ops *ops;
     void *b; /* the backend's connection */
     bool writer;
-    /* Writer only: set while a write function runs, and the first statement error it met. */
+    /* Writer only: set while a write function runs, the first statement error it met (no
+     * statement runs after it), and its first failure of any kind (a step's unchanged too),
+     * which is its result when it returns HS_OK. */
     bool in_job;
     hs_rc job_rc;
+    hs_rc fail_rc;
     /* Writer only: a transaction of the committer is open, and the audit head it moved. */
     bool in_txn;
     struct hs_audit_tail audit;
@@ -153,8 +156,69 @@ hs_rc hs_exec(struct hs_conn *c, const char *sql, const struct hs_val *params, i
     if (rc != HS_OK && !c->writer && c->ops->lost && c->ops->lost(c->b) &&
         c->ops->revive(c->b) == HS_OK)
         rc = c->ops->exec(c->b, sql, params, nparams, rows);
-    if (c->in_job && is_db_error(rc))
+    if (c->in_job && is_db_error(rc)) {
         c->job_rc = rc;
+        if (c->fail_rc == HS_OK)
+            c->fail_rc = rc;
+    }
+    return rc;
+}
+
+/* The steps one by one, for a backend without exec_steps (SQLite, where a statement is no
+ * round trip), to exec_steps' results: an error stops them, an unchanged does not. */
+static hs_rc steps_one_by_one(struct hs_conn *c, const struct hs_step *steps, int n, int *at,
+                              hs_rc *error)
+{
+    hs_rc first = HS_OK;
+
+    for (int i = 0; i < n; i++) {
+        hs_rc rc = c->ops->exec(c->b, steps[i].sql, steps[i].params, steps[i].nparams, NULL);
+        if (rc != HS_OK)
+            *error = rc;
+        else if (steps[i].changes != HS_STEP_ANY && c->ops->changes(c->b) != steps[i].changes)
+            rc = steps[i].unchanged;
+        if (rc != HS_OK && first == HS_OK) {
+            first = rc;
+            *at = i;
+        }
+        if (*error != HS_OK)
+            break;
+    }
+    return first;
+}
+
+hs_rc hs_exec_steps(struct hs_conn *c, const struct hs_step *steps, int n, int *failed)
+{
+    int at = -1;
+    hs_rc rc, error = HS_OK;
+
+    if (failed)
+        *failed = -1;
+    if (!c || !steps || n < 1 || n > HS_STEPS_MAX)
+        return HS_E_INVALID_ARG;
+    for (int i = 0; i < n; i++)
+        if (!steps[i].sql || steps[i].nparams < 0 || (steps[i].nparams > 0 && !steps[i].params) ||
+            steps[i].changes < HS_STEP_ANY ||
+            (steps[i].changes != HS_STEP_ANY && steps[i].unchanged == HS_OK))
+            return HS_E_INVALID_ARG;
+    /* On PostgreSQL the later steps may run after one failed: only a savepoint makes that safe. */
+    if (!c->writer || !c->in_job || !c->in_txn) {
+        hm_log_error("storage: hs_exec_steps() outside a write function");
+        return HS_E_INVALID_ARG;
+    }
+    if (c->job_rc != HS_OK) {
+        hm_log_error("storage: steps ran after an earlier statement of the same write function "
+                     "failed; return that error instead");
+        return HS_E_DB;
+    }
+    rc = c->ops->exec_steps ? c->ops->exec_steps(c->b, steps, n, &at, &error)
+                            : steps_one_by_one(c, steps, n, &at, &error);
+    if (error != HS_OK)
+        c->job_rc = error;
+    if (rc != HS_OK && c->fail_rc == HS_OK)
+        c->fail_rc = rc;
+    if (failed && rc != HS_OK)
+        *failed = at;
     return rc;
 }
 
@@ -254,9 +318,10 @@ static hs_rc run_fn(struct hs_store *st, struct job *j)
 
     st->writer.in_job = true;
     st->writer.job_rc = HS_OK;
+    st->writer.fail_rc = HS_OK;
     rc = j->fn(&st->writer, j->arg);
     if (rc == HS_OK)
-        rc = st->writer.job_rc;
+        rc = st->writer.fail_rc;
     st->writer.in_job = false;
     return rc;
 }

@@ -856,6 +856,183 @@ static void test_misuse(void **state)
     hs_store_close(NULL);
 }
 
+/* ---- steps (hs_exec_steps) ---------------------------------------------- */
+
+static const char step_insert_sql[] = "INSERT INTO t (id) VALUES ($1)";
+static const char step_update_sql[] = "UPDATE t SET i = $2 WHERE id = $1";
+
+/* What a steps case does: the ids to insert (-k: an UPDATE of id k instead, which must change a
+ * row), then what it found: the result, the failing step and, after it, a read. */
+struct steps_case {
+    int64_t ids[4];
+    int n;
+    hs_rc rc;
+    int failed;
+    int64_t read_after; /* rows in t seen by the write function after a failed step, else -1 */
+    bool audit;         /* an audit record as the last step */
+};
+
+static hs_rc run_steps(struct hs_conn *c, void *arg)
+{
+    struct steps_case *sc = arg;
+    struct hs_val p[4][2];
+    struct hs_step steps[5];
+    struct hs_audit_step as;
+    struct hs_audit_rec rec = {
+        .actor = "test", .action = "test.steps", .subject = "steps", .detail = "", .at = 1000
+    };
+    int n = 0;
+    hs_rc rc;
+
+    for (int i = 0; i < sc->n; i++, n++) {
+        bool update = sc->ids[i] <= 0;
+        p[i][0] = hs_int(update ? -sc->ids[i] : sc->ids[i]);
+        p[i][1] = hs_int(7);
+        steps[n] = (struct hs_step){ .sql = update ? step_update_sql : step_insert_sql,
+                                     .params = p[i],
+                                     .nparams = update ? 2 : 1,
+                                     .changes = 1,
+                                     .unchanged = HS_E_CONFLICT };
+    }
+    if (sc->audit && (rc = hs_audit_step(c, &rec, &as, &steps[n++])) != HS_OK)
+        return rc;
+    sc->read_after = -1;
+    sc->rc = hs_exec_steps(c, steps, n, &sc->failed);
+    if (sc->rc == HS_OK) {
+        if (sc->audit)
+            hs_audit_step_done(c, &as);
+        return HS_OK;
+    }
+    /* After a step that changed no row the transaction still reads; after an error it does not. */
+    struct hs_rows *r = NULL;
+    if (hs_exec(c, "SELECT COUNT(*) FROM t", NULL, 0, &r) == HS_OK)
+        sc->read_after = hs_rows_int(r, 0, 0);
+    hs_rows_free(r);
+    /* Claiming success does not keep the steps' changes (nor those of later statements). */
+    return HS_OK;
+}
+
+/* The steps of a write function: as one hs_exec() after another, on either backend, whatever
+ * PostgreSQL's pipeline ran after the step that failed. */
+static void test_steps(void **state)
+{
+    struct hs_store *st = *state;
+    struct steps_case all = { .ids = { 1, 2, -1 }, .n = 3, .audit = true };
+    assert_int_equal(hs_store_write(st, run_steps, &all), HS_OK);
+    assert_int_equal(all.rc, HS_OK);
+    assert_int_equal(all.failed, -1);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE id IN (1, 2)"), 2);
+    assert_int_equal(query_int(st, "SELECT i FROM t WHERE id = 1"), 7);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit WHERE seq = 1"), 1);
+
+    /* A step that changes no row: its result and index. The steps after it ran (on both
+     * backends) but their rows are not kept; the function could still read (1 to 4), and
+     * its HS_OK does not count. */
+    struct steps_case unchanged = { .ids = { 3, -99, 4 }, .n = 3, .audit = true };
+    assert_int_equal(hs_store_write(st, run_steps, &unchanged), HS_E_CONFLICT);
+    assert_int_equal(unchanged.rc, HS_E_CONFLICT);
+    assert_int_equal(unchanged.failed, 1);
+    assert_int_equal(unchanged.read_after, 4);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 2);
+
+    /* A unique violation in the middle: the error and its index, nothing kept, no read. */
+    struct steps_case dup = { .ids = { 5, 1, 6 }, .n = 3, .audit = true };
+    assert_int_equal(hs_store_write(st, run_steps, &dup), HS_E_DB_CONSTRAINT);
+    assert_int_equal(dup.rc, HS_E_DB_CONSTRAINT);
+    assert_int_equal(dup.failed, 1);
+    assert_int_equal(dup.read_after, -1);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 2);
+
+    /* The first failure in order is the answer, though a later step's error ended the
+     * statements (the read after is refused); it is also the write's result. */
+    struct steps_case order = { .ids = { -98, 2 }, .n = 2 };
+    assert_int_equal(hs_store_write(st, run_steps, &order), HS_E_CONFLICT);
+    assert_int_equal(order.rc, HS_E_CONFLICT);
+    assert_int_equal(order.failed, 0);
+    assert_int_equal(order.read_after, -1);
+
+    /* The audit chain took no number for the failed ones: the next record is 2, linked to 1. */
+    struct steps_case next = { .ids = { 8 }, .n = 1, .audit = true };
+    assert_int_equal(hs_store_write(st, run_steps, &next), HS_OK);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit"), 2);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = 2 "
+                                   "AND a.seq = 1 AND b.prev_hash = a.hash"),
+                     1);
+    assert_int_equal(query_int(st, "SELECT seq FROM audit_head"), 2);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 3);
+}
+
+/* Failed steps in the middle of a batch: the other jobs of the batch keep their rows. */
+static hs_rc steps_job(struct hs_conn *c, void *arg)
+{
+    int64_t id = *(const int64_t *)arg;
+    struct steps_case sc = { .ids = { id, id % 2 ? -97 : id + 100 }, .n = 2, .audit = true };
+    hs_rc rc = run_steps(c, &sc);
+    return rc == HS_OK ? sc.rc : rc;
+}
+
+static void test_steps_in_a_batch(void **state)
+{
+    struct hs_store *st = *state;
+    struct batch_job jobs[] = {
+        { .fn = steps_job, .id = 10 }, { .fn = steps_job, .id = 11 }, { .fn = steps_job, .id = 12 },
+        { .fn = steps_job, .id = 13 }, { .fn = steps_job, .id = 14 },
+    };
+
+    assert_int_equal(run_in_one_batch(st, jobs, 5), 2);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(jobs[i].rc, jobs[i].id % 2 ? HS_E_CONFLICT : HS_OK);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 6);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE id IN (11, 13, 111, 113)"), 0);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit"), 3);
+    assert_int_equal(query_int(st, "SELECT MAX(seq) FROM audit"), 3);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM audit a JOIN audit b ON b.seq = a.seq + 1 "
+                                   "WHERE b.prev_hash = a.hash"),
+                     2);
+}
+
+static hs_rc steps_misuse(struct hs_conn *c, void *arg)
+{
+    const struct hs_val p[] = { hs_int(1) };
+    struct hs_step ok = {
+        .sql = step_insert_sql, .params = p, .nparams = 1, .changes = 1, .unchanged = HS_E_CONFLICT
+    };
+    struct hs_step no_answer = ok, no_sql = ok, many[HS_STEPS_MAX + 1];
+    int failed = 5;
+
+    (void)arg;
+    no_answer.unchanged = HS_OK; /* a count to hold without a result when it does not */
+    no_sql.sql = NULL;
+    for (int i = 0; i <= HS_STEPS_MAX; i++)
+        many[i] = ok;
+    if (hs_exec_steps(c, &ok, 0, &failed) != HS_E_INVALID_ARG || failed != -1 ||
+        hs_exec_steps(c, many, HS_STEPS_MAX + 1, NULL) != HS_E_INVALID_ARG ||
+        hs_exec_steps(c, &no_answer, 1, NULL) != HS_E_INVALID_ARG ||
+        hs_exec_steps(c, &no_sql, 1, NULL) != HS_E_INVALID_ARG ||
+        hs_exec_steps(NULL, &ok, 1, NULL) != HS_E_INVALID_ARG)
+        return HS_E_INTERNAL;
+    /* After a failed statement no steps run. */
+    if (hs_exec(c, "INSERT INTO no_such_table VALUES (1)", NULL, 0, NULL) != HS_E_DB ||
+        hs_exec_steps(c, &ok, 1, NULL) != HS_E_DB)
+        return HS_E_INTERNAL;
+    return HS_OK;
+}
+
+static void test_steps_misuse(void **state)
+{
+    struct hs_store *st = *state;
+    const struct hs_val p[] = { hs_int(1) };
+    struct hs_step ok = {
+        .sql = step_insert_sql, .params = p, .nparams = 1, .changes = 1, .unchanged = HS_E_CONFLICT
+    };
+
+    /* Not on a reader: outside a write function nothing would undo a half-run pipeline. */
+    assert_int_equal(hs_exec_steps(hs_store_reader(st), &ok, 1, NULL), HS_E_INVALID_ARG);
+    /* The refused calls inside; the failed statement is the write's result. */
+    assert_int_equal(hs_store_write(st, steps_misuse, NULL), HS_E_DB);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 0);
+}
+
 /* ---- writes that do not wait -------------------------------------------- */
 
 struct async_arg {
@@ -1095,6 +1272,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readers_during_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps_in_a_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps_misuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_finishes_pending, setup, teardown),
