@@ -41,6 +41,9 @@ struct pg_conn {
     unsigned next_id; /* for statement names */
     int64_t changes;
     struct hs_stmt_cache cache;
+    /* The connection's protocol state is not known (it could not leave pipeline mode): it is
+     * used for nothing more, and revive() makes it again. */
+    bool broken;
 };
 
 /* Notices (such as DROP ... CASCADE's) would go to stderr by default; they belong in the log. */
@@ -169,8 +172,9 @@ static hs_rc pg_revive(void *b)
 {
     struct pg_conn *c = b;
 
-    if (PQstatus(c->pg) == CONNECTION_OK)
+    if (PQstatus(c->pg) == CONNECTION_OK && !c->broken)
         return HS_OK;
+    c->broken = false;
     /* The server forgot our prepared statements with the old session. */
     hs_stmt_cache_clear(&c->cache);
     PQreset(c->pg);
@@ -186,7 +190,7 @@ static bool pg_lost(void *b)
 {
     struct pg_conn *c = b;
 
-    return PQstatus(c->pg) != CONNECTION_OK;
+    return PQstatus(c->pg) != CONNECTION_OK || c->broken;
 }
 
 /* Finds the prepared statement for sql, or prepares it under a new name and caches it. */
@@ -419,7 +423,7 @@ static hs_rc stmt_for(struct pg_conn *c, const char *sql, int nparams, struct pg
 {
     hs_rc rc;
 
-    if (PQstatus(c->pg) != CONNECTION_OK) {
+    if (PQstatus(c->pg) != CONNECTION_OK || c->broken) {
         hm_log_error("storage: postgres: the connection is lost");
         return HS_E_DB;
     }
@@ -558,9 +562,17 @@ static hs_rc pg_exec_steps(void *b, const struct hs_step *steps, int n, int *at,
         if (*error == HS_OK)
             *error = send_rc;
     }
-    if (PQexitPipelineMode(c->pg) != 1 && rc == HS_OK) {
-        rc = *error = fail(c, NULL, "pipeline end");
-        *at = n - 1;
+    if (PQexitPipelineMode(c->pg) != 1) {
+        /* Results we cannot account for: nothing more goes over this connection, and its
+         * transaction is given up (the server rolls it back when revive() makes it again). */
+        hs_rc end = fail(c, NULL, "pipeline end");
+        c->broken = true;
+        if (*at < 0) {
+            *at = n - 1;
+            rc = end;
+        }
+        if (*error == HS_OK)
+            *error = end;
     }
     return rc;
 }
@@ -637,7 +649,7 @@ static bool pg_in_transaction(void *b)
     struct pg_conn *c = b;
 
     /* PQTRANS_INERROR is a transaction COMMIT would only roll back. */
-    return PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+    return !c->broken && PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
 }
 
 const struct hs_backend_ops hs_postgres_ops = {

@@ -1255,6 +1255,42 @@ static void test_lost_connection_reopened(void **state)
     assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 2);
 }
 
+/* The writer's connection ends in the middle of a write's steps (its backend is told to stop by
+ * the first step): the write fails, nothing of it is kept, and the next write reconnects. */
+static hs_rc steps_lose_connection(struct hs_conn *c, void *arg)
+{
+    const struct hs_val p[] = { hs_int(77) };
+    const struct hs_step steps[] = {
+        { .sql = "SELECT pg_terminate_backend(pg_backend_pid())", .changes = HS_STEP_ANY },
+        { .sql = step_insert_sql,
+          .params = p,
+          .nparams = 1,
+          .changes = 1,
+          .unchanged = HS_E_CONFLICT },
+    };
+    int failed = -1;
+    hs_rc rc = hs_exec_steps(c, steps, 2, &failed);
+    *(int *)arg = failed;
+    return rc;
+}
+
+static void test_steps_connection_lost(void **state)
+{
+    struct hs_store *st = *state;
+    int failed = -1;
+
+    if (E.cfg.backend != HS_BACKEND_POSTGRES) {
+        skip();
+        return;
+    }
+    assert_int_equal(write_id(st, 1), HS_OK);
+    assert_int_equal(hs_store_write(st, steps_lose_connection, &failed), HS_E_DB);
+    assert_int_equal(failed, 0);
+    assert_int_equal(write_id(st, 2), HS_OK);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 2);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE id = 77"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1281,6 +1317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_finishes_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection_reopened, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps_connection_lost, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
