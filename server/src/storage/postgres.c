@@ -357,6 +357,17 @@ struct pg_params {
     char (*nums)[24];
 };
 
+/* Points pp at its own arrays (the stack's, with pp). */
+static void params_on_stack(struct pg_params *pp)
+{
+    pp->values = pp->values_s;
+    pp->lengths = pp->lengths_s;
+    pp->formats = pp->formats_s;
+    pp->nums = pp->nums_s;
+}
+
+/* Frees what params_bind() allocated; pp is on its own arrays again, so a second call is a no-op.
+ */
 static void params_free(struct pg_params *pp)
 {
     if (pp->values != pp->values_s) {
@@ -365,15 +376,13 @@ static void params_free(struct pg_params *pp)
         free(pp->formats);
         free(pp->nums);
     }
+    params_on_stack(pp);
 }
 
 /* Integers and text travel as text; blobs in binary, so no escaping is involved. */
 static hs_rc params_bind(struct pg_params *pp, const struct hs_val *params, int nparams)
 {
-    pp->values = pp->values_s;
-    pp->lengths = pp->lengths_s;
-    pp->formats = pp->formats_s;
-    pp->nums = pp->nums_s;
+    params_on_stack(pp);
     if (nparams > PARAMS_ON_STACK) {
         pp->values = calloc((size_t)nparams, sizeof(*pp->values));
         pp->lengths = calloc((size_t)nparams, sizeof(*pp->lengths));
@@ -381,7 +390,6 @@ static hs_rc params_bind(struct pg_params *pp, const struct hs_val *params, int 
         pp->nums = calloc((size_t)nparams, sizeof(*pp->nums));
         if (!pp->values || !pp->lengths || !pp->formats || !pp->nums) {
             params_free(pp);
-            pp->values = pp->values_s; /* freed: nothing left to free */
             return HS_E_NO_MEMORY;
         }
     }
@@ -401,7 +409,6 @@ static hs_rc params_bind(struct pg_params *pp, const struct hs_val *params, int 
         case HS_BLOB:
             if (v->n > (size_t)INT32_MAX) {
                 params_free(pp);
-                pp->values = pp->values_s;
                 return HS_E_TOO_LARGE;
             }
             /* A NULL value would mean SQL NULL; an empty blob needs a real pointer. */
