@@ -192,6 +192,39 @@ static void test_open_state(void **state)
     assert_int_equal(query_int(st, "SELECT COUNT(*) FROM staff_calls"), 0);
 }
 
+/* More parameters than PostgreSQL's backend keeps on the stack (16): 20 rows in one INSERT, as
+ * a plain write and as a step, text and blobs among them. */
+static hs_rc insert_twenty(struct hs_conn *c, void *arg)
+{
+    static const char sql[] =
+        "INSERT INTO t (id, s) VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8), "
+        "($9, $10), ($11, $12), ($13, $14), ($15, $16), ($17, $18), ($19, $20)";
+    int64_t base = *(const int64_t *)arg;
+    struct hs_val p[20];
+    for (int i = 0; i < 10; i++) {
+        p[2 * i] = hs_int(base + i);
+        p[2 * i + 1] = hs_text(i % 2 ? "奇" : "偶");
+    }
+    if (base < 100)
+        return hs_exec(c, sql, p, 20, NULL);
+    const struct hs_step step = {
+        .sql = sql, .params = p, .nparams = 20, .changes = 10, .unchanged = HS_E_CONFLICT
+    };
+    return hs_exec_steps(c, &step, 1, NULL);
+}
+
+static void test_many_parameters(void **state)
+{
+    struct hs_store *st = *state;
+    int64_t plain = 1, steps = 101;
+
+    assert_int_equal(hs_store_write(st, insert_twenty, &plain), HS_OK);
+    assert_int_equal(hs_store_write(st, insert_twenty, &steps), HS_OK);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t"), 20);
+    assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t WHERE s = '奇'"), 10);
+    assert_int_equal(query_int(st, "SELECT MAX(id) FROM t"), 110);
+}
+
 static void test_round_trip(void **state)
 {
     struct hs_store *st = *state;
@@ -1296,6 +1329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_returning_and_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_isolates_failures, setup, teardown),
